@@ -1,0 +1,215 @@
+"""The pure part of routing: the Decision, and the attempt plan the router's loops execute.
+
+Nothing here does I/O, so the sync and async loops share every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ._types import Attempt, Constraint, Decision, Model, Request, Usage, Verdict
+from .errors import (
+    AllAttemptsFailedError,
+    BadRequestError,
+    ContentFilterError,
+    ContextWindowExceededError,
+    LLMRouteError,
+    NoEligibleModelError,
+    PolicyError,
+    ProviderError,
+)
+from .policies.base import Policy
+
+__all__ = ["AttemptPlan", "PlanSettings", "Step", "decide"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSettings:
+    default_output_tokens: int = 256
+    fallback: bool = True
+    max_attempts: int | None = None
+    fallback_on_content_filter: bool = False
+
+
+def _estimate_output(request: Request, model: Model, settings: PlanSettings) -> int:
+    wanted = request.max_tokens or settings.default_output_tokens
+    return min(wanted, model.max_output_tokens) if model.max_output_tokens else wanted
+
+
+def estimated_cost(request: Request, model: Model, settings: PlanSettings) -> float:
+    return model.price.cost(request.input_tokens, _estimate_output(request, model, settings))
+
+
+def _detectors(constraints: Sequence[Constraint]) -> tuple[str, ...]:
+    found: list[str] = []
+    for c in constraints:
+        for name in c.data.get("detectors", ()):
+            if name not in found:
+                found.append(name)
+    return tuple(found)
+
+
+def _checked(verdict: object, name: str, candidates: Sequence[Model]) -> Verdict:
+    """The policy's verdict with its name set; candidates it neither kept nor dropped count as dropped."""
+    if not isinstance(verdict, Verdict):
+        raise PolicyError(f"policy {name!r} returned {type(verdict).__name__}, expected Verdict")
+    names = {m.name for m in candidates}
+    keep = tuple(verdict.keep)
+    if len(set(keep)) != len(keep) or not names.issuperset(keep):
+        stray = sorted(set(keep) - names) or ["a duplicate"]
+        raise PolicyError(f"policy {name!r} kept {stray}, which were not candidates")
+    dropped = dict(verdict.dropped)
+    if not names.issuperset(dropped):
+        raise PolicyError(f"policy {name!r} dropped {sorted(set(dropped) - names)}, which were not candidates")
+    kept = set(keep)
+    for n in names - kept - dropped.keys():
+        dropped[n] = "dropped without a reason"
+    for n in kept & dropped.keys():
+        del dropped[n]
+    return replace(verdict, keep=keep, dropped=dropped, policy=verdict.policy or name)
+
+
+def decide(
+    request: Request,
+    models: Sequence[Model],
+    by_name: Mapping[str, Model],
+    policies: Sequence[tuple[str, Policy]],
+    settings: PlanSettings,
+) -> Decision:
+    """Run the policies in order, then the hard constraints; rank what is left."""
+    pinned = request.model
+    if pinned is not None and pinned not in by_name:
+        close = [n for n in by_name if n.lower() == pinned.lower()]
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {sorted(by_name)}"
+        from .errors import InvalidRequestError
+
+        raise InvalidRequestError(f"model: unknown model {pinned!r}{hint}")
+
+    candidates: tuple[Model, ...] = tuple(models)
+    verdicts: list[Verdict] = []
+    constraints: list[Constraint] = []
+    dropped: dict[str, str] = {}
+    for name, policy in policies:
+        try:
+            raw = policy(request, candidates)
+        except LLMRouteError:
+            raise
+        except Exception as exc:
+            raise PolicyError(f"policy {name!r} raised {type(exc).__name__}: {exc}") from exc
+        verdict = _checked(raw, name, candidates)
+        verdicts.append(verdict)
+        constraints.extend(verdict.constraints)
+        for model_name, why in verdict.dropped.items():
+            dropped[model_name] = f"{name}: {why}"
+        candidates = tuple(by_name[n] for n in verdict.keep)
+        if not candidates and pinned is None:
+            break
+
+    if pinned is not None:
+        # A pin overrides preferences, never hard constraints.
+        candidates = (by_name[pinned],)
+        dropped = {}
+
+    ranked: list[Model] = []
+    for model in candidates:
+        cost = estimated_cost(request, model, settings)
+        why = next((w for c in constraints if (w := c.violation(model, cost))), None)
+        if why is None:
+            ranked.append(model)
+        else:
+            dropped[model.name] = why
+
+    if not ranked:
+        what = f"pinned model {pinned!r} may not serve this request" if pinned else "no model may serve this request"
+        raise NoEligibleModelError(
+            what, reasons=dropped, verdicts=verdicts, detectors=_detectors(constraints)
+        )
+    chosen = ranked[0]
+    return Decision(
+        model=chosen.name,
+        candidates=tuple(m.name for m in ranked),
+        verdicts=tuple(verdicts),
+        constraints=tuple(constraints),
+        estimated_input_tokens=request.input_tokens,
+        estimated_output_tokens=_estimate_output(request, chosen, settings),
+        estimated_cost=estimated_cost(request, chosen, settings),
+        pinned=pinned is not None,
+        dropped=dropped,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The next attempt: which model, after how long a pause."""
+
+    model: Model
+    delay_s: float = 0.0
+
+
+class AttemptPlan:
+    """Walks a Decision's ranked candidates; re-checks every constraint before each attempt.
+
+    Bounded (each candidate at most once) and acyclic by construction.
+    """
+
+    def __init__(self, request: Request, decision: Decision, by_name: Mapping[str, Model], settings: PlanSettings) -> None:
+        self.request = request
+        self.decision = decision
+        self.settings = settings
+        self._queue = [by_name[n] for n in decision.candidates]
+        self._index = 0
+        self._stopped = False
+        self._min_context: int | None = None
+        self.attempts: list[Attempt] = []
+        self.skipped: dict[str, str] = {}
+
+    def next(self) -> Step | None:
+        """The next allowed model, or None when the plan is spent."""
+        limit = self.settings.max_attempts
+        while not self._stopped and self._index < len(self._queue):
+            if limit is not None and len(self.attempts) >= limit:
+                return None
+            if self.attempts and not self.settings.fallback:
+                return None
+            model = self._queue[self._index]
+            self._index += 1
+            why = self._violation(model)
+            if why is None:
+                return Step(model)
+            self.skipped[model.name] = why
+        return None
+
+    def _violation(self, model: Model) -> str | None:
+        cost = estimated_cost(self.request, model, self.settings)
+        for c in self.decision.constraints:
+            why = c.violation(model, cost)
+            if why:
+                return why
+        if self._min_context is not None and (model.context_window or 0) <= self._min_context:
+            return f"context window {model.context_window} not larger than one that overflowed ({self._min_context})"
+        return None
+
+    def succeeded(self, model: Model, elapsed_s: float, usage: Usage | None) -> None:
+        self.attempts.append(Attempt(model.name, None, elapsed_s, usage))
+
+    def failed(self, model: Model, error: LLMRouteError, elapsed_s: float) -> None:
+        if isinstance(error, ProviderError) and error.model is None:
+            error.model = model.name
+        self.attempts.append(Attempt(model.name, error, elapsed_s))
+        if isinstance(error, BadRequestError) or not isinstance(error, ProviderError):
+            self._stopped = True
+        elif isinstance(error, ContentFilterError) and not self.settings.fallback_on_content_filter:
+            self._stopped = True
+        elif isinstance(error, ContextWindowExceededError) and model.context_window:
+            self._min_context = max(self._min_context or 0, model.context_window)
+
+    def exhausted(self) -> LLMRouteError:
+        """The error to raise when no step is left."""
+        errors = [a.error for a in self.attempts if a.error is not None]
+        if not errors:
+            return NoEligibleModelError(
+                "no model may serve this request", reasons=self.skipped, detectors=_detectors(self.decision.constraints)
+            )
+        names = ", ".join(a.model for a in self.attempts)
+        return AllAttemptsFailedError(f"all {len(errors)} attempts failed ({names})", errors, self.attempts)

@@ -1,0 +1,412 @@
+"""The value types every part of llmroute shares: what goes in, what was decided, what came out."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+    from .errors import LLMRouteError
+
+Hosting = Literal["local", "self_hosted", "api"]
+Capability = Literal["tools", "vision", "json"]
+Classification = Literal["public", "internal", "confidential", "restricted"]
+HOSTINGS: frozenset[str] = frozenset(get_args(Hosting))
+CAPABILITIES: frozenset[str] = frozenset(get_args(Capability))
+CLASSIFICATIONS: tuple[str, ...] = get_args(Classification)
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per 1M tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("input", "output"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ConfigError(f"must be a number >= 0, got {value!r}", path=f"price.{name}")
+            if math.isinf(value):
+                raise ConfigError("must be finite", path=f"price.{name}")
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """USD for one call with these token counts."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
+
+    @classmethod
+    def amortized(
+        cls, *, usd_per_hour: float, tokens_per_second: float, utilization: float = 1.0
+    ) -> Price:
+        """Price of a self-run model from what its hardware costs and what it sustains.
+
+        ``utilization`` is the share of paid hours spent generating; idle hours are paid too.
+        """
+        if usd_per_hour < 0 or tokens_per_second <= 0 or not 0 < utilization <= 1:
+            raise ConfigError(
+                "need usd_per_hour >= 0, tokens_per_second > 0 and 0 < utilization <= 1",
+                path="price",
+            )
+        per_million = usd_per_hour / (tokens_per_second * 3600 * utilization) * 1_000_000
+        return cls(input=per_million, output=per_million)
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """One model the router may send requests to, and what the policies need to know of it."""
+
+    name: str
+    adapter: Adapter
+    hosting: Hosting = "api"
+    price: Price = field(default_factory=Price)
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    tier: str | None = None
+    capabilities: frozenset[str] = frozenset()
+    scores: Mapping[str, float] = field(default_factory=dict)
+    license: str | None = None
+    open_weights: bool | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"models[{self.name!r}]"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError(f"name must be a non-empty string, got {self.name!r}", path="models")
+        if self.hosting not in HOSTINGS:
+            raise ConfigError(
+                f"must be one of {sorted(HOSTINGS)}, got {self.hosting!r}", path=f"{where}.hosting"
+            )
+        if not isinstance(self.price, Price):
+            raise ConfigError(f"must be a Price, got {self.price!r}", path=f"{where}.price")
+        for attr in ("context_window", "max_output_tokens"):
+            value = getattr(self, attr)
+            if value is not None and (not isinstance(value, int) or value <= 0):
+                raise ConfigError(f"must be a positive integer, got {value!r}", path=f"{where}.{attr}")
+        caps = frozenset(self.capabilities)
+        unknown = caps - CAPABILITIES
+        if unknown:
+            raise ConfigError(
+                f"unknown {sorted(unknown)}; known: {sorted(CAPABILITIES)}",
+                path=f"{where}.capabilities",
+            )
+        object.__setattr__(self, "capabilities", caps)
+        for method in ("complete", "acomplete", "stream", "astream"):
+            if not callable(getattr(self.adapter, method, None)):
+                raise ConfigError(
+                    f"adapter {type(self.adapter).__name__} has no {method}() method",
+                    path=f"{where}.adapter",
+                )
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, hosting={self.hosting!r}, tier={self.tier!r}, adapter={self.adapter!r})"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated chat request: OpenAI-style messages, call parameters and routing metadata."""
+
+    messages: tuple[Message, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    user: str | None = None
+    tenant: str | None = None
+    tags: frozenset[str] = frozenset()
+    classification: Classification | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    model: str | None = None  # pinned model name
+    stream: bool = False
+
+    @cached_property
+    def text(self) -> str:
+        """All text content of every message, joined: what detectors and scorers read."""
+        parts: list[str] = []
+        for message in self.messages:
+            content = message.get("content")
+            if isinstance(content, str):
+                parts.append(content)
+            elif isinstance(content, list):
+                for part in content:
+                    if isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                        parts.append(part["text"])
+        return "\n".join(parts)
+
+    @cached_property
+    def input_tokens(self) -> int:
+        """Estimated prompt tokens (offline, fast; see llmroute.tokens)."""
+        from .tokens import estimate_messages_tokens
+
+        return estimate_messages_tokens(self.messages)
+
+    @property
+    def max_tokens(self) -> int | None:
+        value = self.params.get("max_tokens", self.params.get("max_completion_tokens"))
+        return value if isinstance(value, int) else None
+
+    @cached_property
+    def needs(self) -> frozenset[str]:
+        """Capabilities this request needs from a model."""
+        needs = set()
+        if self.params.get("tools"):
+            needs.add("tools")
+        fmt = self.params.get("response_format")
+        if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"):
+            needs.add("json")
+        for message in self.messages:
+            content = message.get("content")
+            if isinstance(content, list) and any(
+                isinstance(p, Mapping) and p.get("type") == "image_url" for p in content
+            ):
+                needs.add("vision")
+        return frozenset(needs)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A hard limit a policy sets: it holds for every attempt, retries and fallbacks included.
+
+    Each field that is set narrows which models may serve the request.
+    """
+
+    name: str
+    reason: str
+    hosting: frozenset[str] | None = None
+    models: frozenset[str] | None = None
+    max_cost: float | None = None  # USD, estimated for this request
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def violation(self, model: Model, estimated_cost: float) -> str | None:
+        """Why ``model`` may not serve the request, or None when it may."""
+        if self.hosting is not None and model.hosting not in self.hosting:
+            allowed = ", ".join(sorted(self.hosting))
+            return f"{self.name}: {self.reason}; hosting {model.hosting!r} not in {{{allowed}}}"
+        if self.models is not None and model.name not in self.models:
+            return f"{self.name}: {self.reason}; model not allowed"
+        if self.max_cost is not None and estimated_cost > self.max_cost:
+            return (
+                f"{self.name}: {self.reason}; estimated ${estimated_cost:.6f} "
+                f"> limit ${self.max_cost:.6f}"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one policy made of the candidates: who stays, in what order, who left and why.
+
+    ``keep`` lists model names in the policy's preferred order; every candidate not kept must
+    appear in ``dropped`` with a reason a person can read. ``constraints`` hold from then on.
+    """
+
+    keep: tuple[str, ...]
+    dropped: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+    constraints: tuple[Constraint, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    policy: str = ""
+
+    @classmethod
+    def keep_all(cls, candidates: Sequence[Model], reason: str = "", **kw: Any) -> Verdict:
+        return cls(keep=tuple(m.name for m in candidates), reason=reason, **kw)
+
+    @classmethod
+    def filter(
+        cls,
+        candidates: Sequence[Model],
+        why_not: Any,
+        reason: str = "",
+        **kw: Any,
+    ) -> Verdict:
+        """Keep the candidates for which ``why_not(model)`` returns None; drop the rest with it."""
+        keep: list[str] = []
+        dropped: dict[str, str] = {}
+        for model in candidates:
+            why = why_not(model)
+            if why is None:
+                keep.append(model.name)
+            else:
+                dropped[model.name] = str(why)
+        return cls(keep=tuple(keep), dropped=dropped, reason=reason, **kw)
+
+    @classmethod
+    def ranked(cls, candidates: Sequence[Model], key: Any, reason: str = "", **kw: Any) -> Verdict:
+        """Keep every candidate, sorted by ``key(model)`` (stable, ascending)."""
+        return cls(keep=tuple(m.name for m in sorted(candidates, key=key)), reason=reason, **kw)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which model serves a request, the ranked fallbacks, and why; made without I/O."""
+
+    model: str
+    candidates: tuple[str, ...]
+    verdicts: tuple[Verdict, ...]
+    constraints: tuple[Constraint, ...]
+    estimated_input_tokens: int
+    estimated_output_tokens: int
+    estimated_cost: float
+    pinned: bool = False
+    dropped: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(f"{v.policy}: {v.reason}" for v in self.verdicts if v.reason)
+
+    def explain(self) -> str:
+        """A few lines a person can read: chosen model, fallbacks, each policy's verdict."""
+        lines = [f"model: {self.model}" + (" (pinned)" if self.pinned else "")]
+        if len(self.candidates) > 1:
+            lines.append("fallbacks: " + ", ".join(self.candidates[1:]))
+        for v in self.verdicts:
+            lines.append(f"  {v.policy}: {v.reason or 'kept ' + ', '.join(v.keep)}")
+            for name, why in v.dropped.items():
+                lines.append(f"    dropped {name}: {why}")
+        for c in self.constraints:
+            lines.append(f"  constraint {c.name}: {c.reason}")
+        lines.append(
+            f"estimate: {self.estimated_input_tokens} in / {self.estimated_output_tokens} out tokens, "
+            f"${self.estimated_cost:.6f}"
+        )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What an adapter returns for one non-streamed call."""
+
+    content: str | None
+    usage: Usage
+    finish_reason: str | None = "stop"
+    response_id: str | None = None
+    response_model: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One piece of a streamed reply as an adapter yields it; the last may carry usage."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+    response_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call to one model: how it ended and how long it took."""
+
+    model: str
+    error: LLMRouteError | None
+    elapsed_s: float
+    usage: Usage | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMessage:
+    content: str | None
+    role: str = "assistant"
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    message: ResponseMessage
+    finish_reason: str | None = "stop"
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Response:
+    """An OpenAI-shaped chat completion, plus the Decision and every attempt behind it."""
+
+    id: str
+    model: str
+    choices: tuple[Choice, ...]
+    usage: Usage
+    decision: Decision
+    attempts: tuple[Attempt, ...]
+    cost: float
+    created: int = field(default_factory=lambda: int(time.time()))
+    object: str = "chat.completion"
+
+    @property
+    def content(self) -> str | None:
+        return self.choices[0].message.content
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI chat.completion dict (without llmroute's extras)."""
+        return {
+            "id": self.id,
+            "object": self.object,
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": c.index,
+                    "message": {"role": c.message.role, "content": c.message.content}
+                    | ({"tool_calls": list(c.message.tool_calls)} if c.message.tool_calls else {}),
+                    "finish_reason": c.finish_reason,
+                }
+                for c in self.choices
+            ],
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "total_tokens": self.usage.total_tokens,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    content: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkChoice:
+    delta: Delta
+    finish_reason: str | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """An OpenAI-shaped chat.completion.chunk; the last one carries usage, cost and attempts."""
+
+    id: str
+    model: str
+    choices: tuple[ChunkChoice, ...]
+    decision: Decision
+    usage: Usage | None = None
+    cost: float | None = None
+    attempts: tuple[Attempt, ...] = ()
+    object: str = "chat.completion.chunk"
+
+    @property
+    def content(self) -> str:
+        return self.choices[0].delta.content or "" if self.choices else ""

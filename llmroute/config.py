@@ -1,0 +1,277 @@
+"""Router configuration from YAML, JSON or a dict, validated by pydantic.
+
+Errors name the field path and the bad value (never a secret: keys are read from environment
+variables named in the config, and fields that look secret are never echoed)::
+
+    models:
+      - name: gpt-4o-mini
+        hosting: api
+        tier: standard
+        price: {input: 0.15, output: 0.60}          # USD per 1M tokens
+        context_window: 128000
+        adapter: {type: litellm, model: openai/gpt-4o-mini, api_key_env: OPENAI_API_KEY}
+    policies:
+      - {type: privacy}
+      - {type: "my_package.policies:by_tenant"}      # any importable callable or class
+    router: {default_output_tokens: 256, fallback: true}
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._types import Model, Price
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .router import Router
+
+__all__ = ["AdapterConfig", "ModelConfig", "PolicyConfig", "RouterConfig", "load_config", "load_router"]
+
+_SECRET_WORDS = ("key", "secret", "token", "password")
+
+# Built-in names; anything else must be "package.module:attribute".
+ADAPTERS = {
+    "litellm": "llmroute.adapters.litellm:LiteLLM",
+    "llamacpp": "llmroute.adapters.llamacpp:LlamaCpp",
+    "function": "llmroute.adapters.testing:Function",
+}
+POLICIES = {
+    "privacy": "llmroute.policies:Privacy",
+    "complexity": "llmroute.policies:Complexity",
+    "cost": "llmroute.policies:Cost",
+    "latency": "llmroute.policies:Latency",
+    "fit": "llmroute.policies:Fit",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceConfig(_Strict):
+    """Either per-token prices, or the hardware cost a self-run model amortises."""
+
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    usd_per_hour: float | None = Field(default=None, ge=0)
+    tokens_per_second: float | None = Field(default=None, gt=0)
+    utilization: float = Field(default=1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> PriceConfig:
+        per_token = self.input is not None or self.output is not None
+        hardware = self.usd_per_hour is not None or self.tokens_per_second is not None
+        if per_token and hardware:
+            raise ValueError("give either input/output prices or usd_per_hour/tokens_per_second, not both")
+        if hardware and (self.usd_per_hour is None or self.tokens_per_second is None):
+            raise ValueError("usd_per_hour and tokens_per_second go together")
+        return self
+
+    def build(self) -> Price:
+        if self.usd_per_hour is not None and self.tokens_per_second is not None:
+            return Price.amortized(
+                usd_per_hour=self.usd_per_hour,
+                tokens_per_second=self.tokens_per_second,
+                utilization=self.utilization,
+            )
+        return Price(input=self.input or 0.0, output=self.output or 0.0)
+
+
+class AdapterConfig(BaseModel):
+    """``type`` picks the adapter; every other field is passed to it as a keyword."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+    api_key_env: str | None = None
+
+    def key_missing(self) -> bool:
+        return self.api_key_env is not None and not os.environ.get(self.api_key_env)
+
+    def build(self, path: str) -> Any:
+        factory = _resolve(self.type, ADAPTERS, f"{path}.type")
+        kwargs = dict(self.model_extra or {})
+        if self.api_key_env is not None:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise ConfigError(f"environment variable {self.api_key_env} is not set", path=f"{path}.api_key_env")
+            kwargs["api_key"] = key
+        try:
+            return factory(**kwargs)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"could not build adapter {self.type!r}: {type(exc).__name__}: {_safe(str(exc))}", path=path) from None
+
+
+class ModelConfig(_Strict):
+    name: str = Field(min_length=1)
+    adapter: AdapterConfig
+    hosting: Literal["local", "self_hosted", "api"] = "api"
+    price: PriceConfig = PriceConfig()
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    tier: str | None = None
+    capabilities: list[Literal["tools", "vision", "json"]] = []
+    scores: dict[str, float] = {}
+    license: str | None = None
+    open_weights: bool | None = None
+    metadata: dict[str, Any] = {}
+
+    def build(self, path: str) -> Model:
+        return Model(
+            name=self.name,
+            adapter=self.adapter.build(f"{path}.adapter"),
+            hosting=self.hosting,
+            price=self.price.build(),
+            context_window=self.context_window,
+            max_output_tokens=self.max_output_tokens,
+            tier=self.tier,
+            capabilities=frozenset(self.capabilities),
+            scores=dict(self.scores),
+            license=self.license,
+            open_weights=self.open_weights,
+            metadata=dict(self.metadata),
+        )
+
+
+class PolicyConfig(BaseModel):
+    """``type`` picks the policy; every other field is passed to it as a keyword."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+
+    def build(self, path: str) -> Any:
+        target = _resolve(self.type, POLICIES, f"{path}.type")
+        kwargs = dict(self.model_extra or {})
+        if not isinstance(target, type) and not kwargs:
+            return target  # a plain function policy
+        try:
+            return target(**kwargs)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"could not build policy {self.type!r}: {type(exc).__name__}: {_safe(str(exc))}", path=path) from None
+
+
+class RouterSettings(_Strict):
+    default_output_tokens: int = Field(default=256, gt=0)
+    fallback: bool = True
+    max_attempts: int | None = Field(default=None, gt=0)
+    fallback_on_content_filter: bool = False
+
+
+class RouterConfig(_Strict):
+    models: list[ModelConfig] = Field(min_length=1)
+    policies: list[PolicyConfig] = []
+    router: RouterSettings = RouterSettings()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RouterConfig:
+        seen: set[str] = set()
+        for i, m in enumerate(self.models):
+            if m.name in seen:
+                raise ValueError(f"models[{i}].name: duplicate model name {m.name!r}")
+            seen.add(m.name)
+        return self
+
+    def missing_keys(self) -> dict[str, str]:
+        """Models whose API key variable is unset: name -> variable."""
+        return {m.name: m.adapter.api_key_env or "" for m in self.models if m.adapter.key_missing()}
+
+    def build(self, *, skip_missing_keys: bool = False, **router_kw: Any) -> Router:
+        """The Router; with ``skip_missing_keys`` models whose key is unset are left out."""
+        from .router import Router
+
+        models = [
+            m.build(f"models[{i}]")
+            for i, m in enumerate(self.models)
+            if not (skip_missing_keys and m.adapter.key_missing())
+        ]
+        if not models:
+            raise ConfigError("no model left: every model's API key variable is unset", path="models")
+        policies = [p.build(f"policies[{i}]") for i, p in enumerate(self.policies)]
+        settings = self.router.model_dump() | router_kw
+        return Router(models, policies, **settings)
+
+
+def _safe(text: str) -> str:
+    return "(details withheld: may contain a secret)" if any(w in text.lower() for w in _SECRET_WORDS) else text
+
+
+def _resolve(name: str, builtins: Mapping[str, str], path: str) -> Any:
+    target = builtins.get(name, name)
+    if ":" not in target:
+        raise ConfigError(f"unknown type {name!r}; use one of {sorted(builtins)} or 'package.module:attribute'", path=path)
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot import {target!r}: {exc}", path=path) from exc
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def _read(source: str | PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        # Only the position and the kind of problem: the offending line may hold a key.
+        mark = getattr(exc, "problem_mark", None)
+        line = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else "?")
+        problem = getattr(exc, "problem", None) or getattr(exc, "msg", None) or type(exc).__name__
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise ConfigError(f"{str(path)!r} is not valid {kind} (line {line}: {problem})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{str(path)!r} must hold a mapping with 'models' at the top")
+    return data
+
+
+def load_config(source: str | PathLike[str] | Mapping[str, Any]) -> RouterConfig:
+    """Validate a config (YAML/JSON path or dict); ConfigError names the first bad field."""
+    data = _read(source)
+    try:
+        return RouterConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = _location(tuple(err["loc"]))
+        secret = any(w in where.lower() for w in _SECRET_WORDS)
+        bad = err.get("input")
+        shown = repr(bad) if isinstance(bad, (str, int, float, bool)) or bad is None else ""
+        value = "" if secret or err["type"] == "missing" or not shown or len(shown) > 80 else f" (got {shown})"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{message}{value}{more}", path=None if where == "(root)" else where) from None
+
+
+def load_router(source: str | PathLike[str] | Mapping[str, Any], **kw: Any) -> Router:
+    """Validate a config and build its Router."""
+    return load_config(source).build(**kw)

@@ -1,0 +1,123 @@
+"""Configuration: YAML, JSON and dicts, with errors that name the field and never a secret."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmroute import ConfigError, Request, Router, Verdict
+from llmroute.adapters import LiteLLM
+from llmroute.config import load_config
+
+
+def echo(request: Request) -> str:
+    return "configured"
+
+
+def local_only(request: Request, candidates: list) -> Verdict:  # type: ignore[type-arg]
+    return Verdict.filter(candidates, lambda m: None if m.hosting == "local" else "not local")
+
+
+YAML = """
+models:
+  - name: small
+    hosting: local
+    tier: simple
+    price: {usd_per_hour: 1.8, tokens_per_second: 500, utilization: 0.5}
+    adapter: {type: function, fn: !!python/name:test_config.echo}
+  - name: hosted
+    hosting: api
+    price: {input: 0.15, output: 0.60}
+    context_window: 128000
+    capabilities: [tools, json]
+    adapter: {type: litellm, model: openai/gpt-4o-mini, api_key_env: LLMROUTE_TEST_KEY}
+policies:
+  - {type: "test_config:local_only"}
+router: {default_output_tokens: 64}
+"""
+
+
+def test_yaml_file_builds_a_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMROUTE_TEST_KEY", "sk-from-env-XYZ")
+    path = tmp_path / "router.yaml"
+    path.write_text(YAML.replace("!!python/name:test_config.echo", "null"))
+    cfg = load_config(path)
+    assert cfg.models[0].price.build().input == pytest.approx(1.8 / (500 * 3600 * 0.5) * 1e6)
+    assert cfg.missing_keys() == {}
+    monkeypatch.delenv("LLMROUTE_TEST_KEY")
+    assert cfg.missing_keys() == {"hosted": "LLMROUTE_TEST_KEY"}
+
+
+def test_dict_config_routes_and_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMROUTE_TEST_KEY", "sk-from-env-XYZ")
+    config = {
+        "models": [
+            {"name": "small", "hosting": "local", "adapter": {"type": "function", "fn": echo}},
+            {"name": "hosted", "adapter": {"type": "litellm", "model": "openai/gpt-4o-mini", "api_key_env": "LLMROUTE_TEST_KEY"}},
+        ],
+        "policies": [{"type": "test_config:local_only"}],
+        "router": {"default_output_tokens": 64},
+    }
+    router = Router.from_config(config)
+    hosted = router.models[1].adapter
+    assert isinstance(hosted, LiteLLM) and "sk-from-env-XYZ" not in repr(hosted)
+    assert router.route([{"role": "user", "content": "hi"}]).estimated_output_tokens == 64
+    assert router.completion([{"role": "user", "content": "hi"}]).content == "configured"
+
+
+def test_missing_keys_can_be_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLMROUTE_TEST_KEY", raising=False)
+    cfg = load_config({
+        "models": [
+            {"name": "small", "hosting": "local", "adapter": {"type": "function", "fn": echo}},
+            {"name": "hosted", "adapter": {"type": "litellm", "model": "openai/x", "api_key_env": "LLMROUTE_TEST_KEY"}},
+        ]
+    })
+    with pytest.raises(ConfigError, match=r"models\[1\].adapter.api_key_env: environment variable LLMROUTE_TEST_KEY"):
+        cfg.build()
+    assert [m.name for m in cfg.build(skip_missing_keys=True).models] == ["small"]
+
+
+@pytest.mark.parametrize(
+    ("config", "text"),
+    [
+        ({}, r"models: Field required"),
+        ({"models": []}, "models: List should have at least 1 item"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "price": {"input": -1}}]}, r"models\[0\].price.input: .*greater than or equal to 0 \(got -1\)"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "hosting": "cloud"}]}, r"models\[0\].hosting: .*\(got 'cloud'\)"),
+        ({"models": [{"name": "a", "adapter": {"type": "nope"}}]}, r"models\[0\].adapter.type: unknown type 'nope'"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}}], "policies": [{"type": "nope"}]}, r"policies\[0\].type"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}}] * 2}, "duplicate model name 'a'"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "colour": "red"}]}, r"models\[0\].colour: Extra inputs"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "price": {"input": 1, "usd_per_hour": 2}}]}, "not both"),
+    ],
+)
+def test_invalid_config_names_the_field(config: dict, text: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError, match=text):
+        Router.from_config(config)
+
+
+def test_secrets_are_never_echoed() -> None:
+    config = {"models": [{"name": "a", "adapter": {"type": "litellm", "model": 7, "api_key": "sk-LEAKME-123"}}]}
+    with pytest.raises(ConfigError) as info:
+        Router.from_config(config)
+    assert "sk-LEAKME-123" not in str(info.value)
+    config = {"models": [{"name": "a", "hosting": "sk-LEAKME-123", "adapter": {"type": "function", "fn": echo}}]}
+    with pytest.raises(ConfigError) as info:
+        Router.from_config(config)
+    assert "hosting" in str(info.value)
+
+
+def test_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        Router.from_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        Router.from_config(bad)
+    scalar = tmp_path / "scalar.json"
+    scalar.write_text(json.dumps([1, 2]))
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        Router.from_config(scalar)
