@@ -6,9 +6,8 @@ one blocking and one async, so both behave the same and async never blocks the e
 
 from __future__ import annotations
 
-import asyncio
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from os import PathLike
 from typing import Any
@@ -153,7 +152,7 @@ class Router:
         plan = self._start(messages, kw)
         while (step := plan.next()) is not None:
             if step.delay_s:
-                await asyncio.sleep(step.delay_s)
+                await _sleep(step.delay_s)
             started = time.perf_counter()
             try:
                 result = await step.model.adapter.acomplete(plan.request)
@@ -173,7 +172,7 @@ class Router:
         return self._stream(self._start(messages, kw, stream=True))
 
     def _stream(self, plan: AttemptPlan) -> Iterator[StreamChunk]:
-        chunk_id = f"chatcmpl-{uuid.uuid4().hex}"
+        chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
                 time.sleep(step.delay_s)
@@ -200,10 +199,10 @@ class Router:
         return self._astream(self._start(messages, kw, stream=True))
 
     async def _astream(self, plan: AttemptPlan) -> AsyncIterator[StreamChunk]:
-        chunk_id = f"chatcmpl-{uuid.uuid4().hex}"
+        chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
-                await asyncio.sleep(step.delay_s)
+                await _sleep(step.delay_s)
             acc = _StreamState(plan, step.model, chunk_id)
             events = step.model.adapter.astream(plan.request)
             try:
@@ -286,9 +285,19 @@ class _StreamState:
         )
 
 
+def _new_id() -> str:
+    return f"chatcmpl-{os.urandom(12).hex()}"
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # only async callers pay for importing asyncio
+
+    await asyncio.sleep(seconds)
+
+
 def _response(plan: AttemptPlan, model: Model, result: Completion) -> Response:
     return Response(
-        id=result.response_id or f"chatcmpl-{uuid.uuid4().hex}",
+        id=result.response_id or _new_id(),
         model=model.name,
         choices=(
             Choice(

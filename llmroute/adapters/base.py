@@ -6,7 +6,6 @@ error into llmroute's error tree at their edge, so the router never sees a provi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol, runtime_checkable
 
@@ -53,9 +52,13 @@ class SyncAdapter:
         raise NotImplementedError
 
     async def acomplete(self, request: Request) -> Completion:
+        import asyncio
+
         return await asyncio.to_thread(self.complete, request)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        import asyncio
+
         iterator = self.stream(request)
         done = object()
         while True:

@@ -1,0 +1,164 @@
+"""llmroute's own cost: import time, per-call overhead, and route() latency.
+
+Per-call overhead is measured against calling the same adapter directly, and compared in the
+same process with LiteLLM's Router doing the same job on the same mock (litellm's
+``mock_response``, so no network and no server: only the routing layers differ).
+
+Run: python benchmarks/overhead.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
+from llmroute import Model, Price, Request, Router, Verdict  # noqa: E402
+from llmroute._request import build_request  # noqa: E402
+from llmroute.adapters import Function, LiteLLM  # noqa: E402
+
+MESSAGES = [{"role": "user", "content": "Classify the sentiment: I love it"}]
+
+
+def per_call_us(fn: Callable[[], Any], n: int, repeats: int = 5) -> float:
+    """Median over ``repeats`` runs of the mean time per call, in microseconds."""
+    for _ in range(min(n, 200)):
+        fn()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        runs.append((time.perf_counter() - start) / n * 1e6)
+    return statistics.median(runs)
+
+
+def sample_us(fn: Callable[[], Any], n: int) -> tuple[float, float]:
+    """Median and p99 of single-call times, in microseconds."""
+    for _ in range(min(n, 200)):
+        fn()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e6)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def import_ms(runs: int) -> float:
+    code = "import time; t = time.perf_counter(); import llmroute; print((time.perf_counter() - t) * 1000)"
+    values = [float(subprocess.check_output([sys.executable, "-c", code], text=True)) for _ in range(runs)]
+    return statistics.median(values)
+
+
+def overhead(n: int) -> dict[str, float]:
+    import litellm
+
+    out: dict[str, float] = {}
+    # 1. Function adapter: the router's whole cost over a call that costs almost nothing.
+    fn = Function(lambda r: "ok")
+    request = build_request(MESSAGES, params={})
+    router = Router([Model("m", fn)])
+    out["function direct"] = per_call_us(lambda: fn.complete(request), n)
+    out["function via llmroute"] = per_call_us(lambda: router.completion(MESSAGES), n)
+
+    # 2. litellm with mock_response: the same backend call under both routers.
+    adapter = LiteLLM("openai/gpt-4o-mini", api_key="sk-bench", mock_response="ok")
+    ours = Router([Model("gpt-4o-mini", adapter, price=Price(0.15, 0.60))])
+    theirs = litellm.Router(
+        model_list=[{"model_name": "gpt-4o-mini", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-bench", "mock_response": "ok"}}],
+        num_retries=0,
+    )
+    m = max(n // 20, 50)
+    out["litellm direct (adapter)"] = per_call_us(lambda: adapter.complete(request), m)
+    out["litellm via llmroute"] = per_call_us(lambda: ours.completion(MESSAGES), m)
+    out["litellm.completion direct"] = per_call_us(
+        lambda: litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES, api_key="sk-bench", mock_response="ok"), m
+    )
+    out["litellm via litellm.Router"] = per_call_us(lambda: theirs.completion(model="gpt-4o-mini", messages=MESSAGES), m)
+    return out
+
+
+def stand_in_policies() -> list[Callable[[Request, Sequence[Model]], Verdict]]:
+    """Three protocol-only policies, used when the built-in ones are not available."""
+
+    def hosting(request: Request, candidates: Sequence[Model]) -> Verdict:
+        return Verdict.filter(candidates, lambda m: None if m.hosting != "api" or request.classification != "restricted" else "restricted")
+
+    def by_tier(request: Request, candidates: Sequence[Model]) -> Verdict:
+        return Verdict.ranked(candidates, key=lambda m: m.tier != "standard")
+
+    def cheapest(request: Request, candidates: Sequence[Model]) -> Verdict:
+        return Verdict.ranked(candidates, key=lambda m: m.price.output)
+
+    return [hosting, by_tier, cheapest]
+
+
+def builtin_policies() -> list[Any] | None:
+    try:
+        from llmroute.policies import Complexity, Cost, Privacy  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return [Privacy(), Complexity(), Cost()]
+
+
+def route_latency(n: int) -> dict[str, tuple[float, float]]:
+    tiers = ["simple", "standard", "complex"]
+    hostings = ["local", "self_hosted", "api", "api"]
+    models = [
+        Model(f"m{i}", Function(str), hosting=hostings[i % 4], tier=tiers[i % 3], price=Price(0.1 * i, 0.4 * i), context_window=128_000)  # type: ignore[arg-type]
+        for i in range(20)
+    ]
+    words = "Explain step by step how the proof works, then compare it with the alternative approach. "
+    short = [{"role": "user", "content": (words * 3)[:200]}]  # ~50 tokens
+    long = [{"role": "user", "content": (words * 100)[:8000]}]  # ~2,000 tokens
+    out: dict[str, tuple[float, float]] = {}
+    sets = [("stand-in", stand_in_policies())]
+    real = builtin_policies()
+    if real is not None:
+        sets.append(("Privacy+Complexity+Cost", real))
+    for label, policies in sets:
+        router = Router(models, policies)
+        for tokens, messages in (("50", short), ("2000", long)):
+            out[f"{label}, {tokens} tokens"] = sample_us(lambda: router.route(messages), n)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    args = parser.parse_args()
+    n = 2000 if args.quick else 20000
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"date: {time.strftime('%Y-%m-%d')}")
+    print(f"\nimport llmroute: {import_ms(5 if args.quick else 15):.1f} ms (median of fresh interpreters)")
+
+    o = overhead(n)
+    print("\nper-call time (us, median of 5 runs of the mean)")
+    for k, v in o.items():
+        print(f"  {k:32s} {v:10.1f}")
+    ours_fn = o["function via llmroute"] - o["function direct"]
+    ours_ll = o["litellm via llmroute"] - o["litellm direct (adapter)"]
+    theirs = o["litellm via litellm.Router"] - o["litellm.completion direct"]
+    print(f"\nllmroute overhead, Function adapter: {ours_fn:.1f} us")
+    print(f"llmroute overhead, litellm mock:     {ours_ll:.1f} us (noisier: difference of two ~ms figures)")
+    print(f"litellm.Router overhead, same mock:  {theirs:.1f} us")
+    print(f"ratio litellm.Router / llmroute (Function-measured overhead): {theirs / ours_fn:.0f}x")
+
+    print("\nroute() with 20 models, 3 policies (us): median, p99")
+    for k, (med, p99) in route_latency(n).items():
+        print(f"  {k:42s} {med:8.1f} {p99:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
