@@ -22,9 +22,9 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
-from llmroute import Model, Price, Request, Router, Verdict  # noqa: E402
-from llmroute._request import build_request  # noqa: E402
-from llmroute.adapters import Function, LiteLLM  # noqa: E402
+from llmroute import Model, Price, Request, Router, Verdict
+from llmroute._request import build_request
+from llmroute.adapters import Function, LiteLLM
 
 MESSAGES = [{"role": "user", "content": "Classify the sentiment: I love it"}]
 
@@ -130,7 +130,7 @@ def route_latency(n: int) -> dict[str, tuple[float, float]]:
     for label, policies in sets:
         router = Router(models, policies)
         for tokens, messages in (("50", short), ("2000", long)):
-            out[f"{label}, {tokens} tokens"] = sample_us(lambda: router.route(messages), n)
+            out[f"{label}, {tokens} tokens"] = sample_us(lambda r=router, m=messages: r.route(m), n)
     return out
 
 

@@ -119,11 +119,11 @@ def decide(
         ranked = list(candidates)
     for model in candidates if constraints else ():
         cost = estimated_cost(request, model, settings)
-        why = next((w for c in constraints if (w := c.violation(model, cost))), None)
-        if why is None:
+        violation = next((w for c in constraints if (w := c.violation(model, cost))), None)
+        if violation is None:
             ranked.append(model)
         else:
-            dropped[model.name] = why
+            dropped[model.name] = violation
 
     if not ranked:
         what = f"pinned model {pinned!r} may not serve this request" if pinned else "no model may serve this request"

@@ -186,5 +186,5 @@ class AllAttemptsFailedError(ExceptionGroup, LLMRouteError):  # type: ignore[mis
     ) -> None:
         super().__init__(message, list(exceptions))
 
-    def derive(self, excs: Sequence[Exception]) -> AllAttemptsFailedError:  # type: ignore[override]
+    def derive(self, excs: Sequence[Exception]) -> AllAttemptsFailedError:
         return AllAttemptsFailedError(self.message, excs, self.attempts)

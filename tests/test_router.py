@@ -103,7 +103,7 @@ def test_all_attempts_failed_is_an_exception_group() -> None:
     assert [type(e) for e in group.exceptions] == [ProviderUnavailableError, RateLimitError]
     assert [a.model for a in group.attempts] == ["hosted", "backup"]
     assert all(a.elapsed_s >= 0 for a in group.attempts)
-    matched, rest = group.split(RateLimitError)
+    matched, _rest = group.split(RateLimitError)
     assert matched is not None and isinstance(matched, AllAttemptsFailedError)
 
 
@@ -229,7 +229,7 @@ def test_router_config_errors() -> None:
         Model("a", Function(str), hosting="cloud")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="no complete"):
         Model("a", object())  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="price.input"):
+    with pytest.raises(ConfigError, match=r"price\.input"):
         Price(input=-1)
 
 
