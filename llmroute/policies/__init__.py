@@ -1,11 +1,61 @@
 """Routing policies: small objects that decide which models may serve a request, in what order.
 
-See :mod:`llmroute.policies.base` for the protocol every policy follows.
+See :mod:`llmroute.policies.base` for the protocol every policy follows. The built-in policies
+load on first use (``llmroute.policies.Privacy``), so ``import llmroute`` stays light.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .._types import Constraint, Verdict
 from .base import Policy, policy_name
 
-__all__ = ["Constraint", "Policy", "Verdict", "policy_name"]
+if TYPE_CHECKING:
+    from .complexity import Complexity, LinearScorer
+    from .cost import Budget, Cost
+    from .fit import Fit
+    from .latency import Latency
+    from .privacy import Finding, Privacy, Redaction
+
+_LAZY = {
+    "Budget": ".cost",
+    "Complexity": ".complexity",
+    "Cost": ".cost",
+    "Finding": ".privacy",
+    "Fit": ".fit",
+    "Latency": ".latency",
+    "LinearScorer": ".complexity",
+    "Privacy": ".privacy",
+    "Redaction": ".privacy",
+}
+
+__all__ = [
+    "Budget",
+    "Complexity",
+    "Constraint",
+    "Cost",
+    "Finding",
+    "Fit",
+    "Latency",
+    "LinearScorer",
+    "Policy",
+    "Privacy",
+    "Redaction",
+    "Verdict",
+    "policy_name",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmroute.policies' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,105 @@
+"""Routing quality of the default complexity scorer on RouterBench (RouteLLM's APGR and CPT(50%)).
+
+    python benchmarks/routing_quality.py            # report on the TEST files
+    python benchmarks/routing_quality.py --fit      # refit the default scorer on the TRAIN files
+
+Strong model gpt-4-1106-preview; weak mixtral-8x7b-chat and mistral-7b-chat. Baselines: random
+scores (mean of 200 seeds, expected ~0.5) and prompt length (longer -> strong).
+The fit label is the share of the ten other models that got a prompt wrong: a generic
+"difficulty", not tied to the two weak models scored here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from llmroute.eval import apgr, cpt
+from llmroute.eval.routerbench import MODELS, TASKS, Row, load, pair
+from llmroute.policies.complexity import _DEFAULT_FILE, Complexity
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "routing" / "routerbench_zs"
+STRONG = "gpt-4-1106-preview"
+WEAK = ("mistralai/mixtral-8x7b-chat", "mistralai/mistral-7b-chat")
+
+
+def difficulty(row: Row) -> float | None:
+    vals = [v for m, v in row.scores.items() if m != STRONG and v is not None]
+    return 1.0 - sum(vals) / len(vals) if vals else None
+
+
+def fit(folder: Path) -> Complexity:
+    prompts: list[str] = []
+    labels: list[float] = []
+    for task in TASKS:
+        for row in load(folder, task, "train"):
+            y = difficulty(row)
+            if y is not None:
+                prompts.append(row.prompt)
+                labels.append(y)
+    info = {
+        "fitted_on": "RouterBench 0-shot train files (arc_challenge, mbpp, winograde), RouterDC split",
+        "label": "share of 10 non-GPT-4 models that answered wrong",
+        "rows": len(prompts),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    return Complexity.fit(prompts, labels, l2=100.0, info=info)
+
+
+def random_scores(seed: int) -> Callable[[Row], float]:
+    rng = random.Random(seed)
+    return lambda row: rng.random()
+
+
+def evaluate(rows: Sequence[Row], weak: str, score: Callable[[Row], float]) -> tuple[float, float]:
+    rs = list(pair(rows, STRONG, weak))
+    s = [score(r) for r in rs]
+    qs = [r.scores[STRONG] or 0.0 for r in rs]
+    qw = [r.scores[weak] or 0.0 for r in rs]
+    return apgr(s, qs, qw), cpt(s, qs, qw, 50)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--fit", action="store_true", help=f"refit and write {_DEFAULT_FILE.name}")
+    args = parser.parse_args(argv)
+    if args.fit:
+        policy = fit(args.data)
+        policy.save(_DEFAULT_FILE)
+        print(f"wrote {_DEFAULT_FILE}: thresholds {policy.thresholds}")
+    policy = Complexity.load(_DEFAULT_FILE)
+    test = {t: load(args.data, t, "test") for t in TASKS}
+    test["pooled"] = [r for t in TASKS for r in test[t]]
+    cache: dict[tuple[str, str], float] = {}
+
+    def scorer(row: Row) -> float:
+        if row.key not in cache:
+            cache[row.key] = policy.score(row.prompt)
+        return cache[row.key]
+
+    print(f"strong model {STRONG}; TEST files; APGR (higher is better) / CPT(50%) (lower is better)")
+    print(f"{'weak model':30} {'file':14} {'n':>5} {'complexity':>17} {'prompt length':>17} {'random (200 seeds)':>19}")
+    for weak in WEAK:
+        for name, rows in test.items():
+            n = len(list(pair(rows, STRONG, weak)))
+            ours = evaluate(rows, weak, scorer)
+            length = evaluate(rows, weak, lambda r: float(len(r.prompt)))
+            rand = [evaluate(rows, weak, random_scores(seed)) for seed in range(200)]
+            ra = statistics.mean(a for a, _ in rand)
+            rc = statistics.mean(c for _, c in rand)
+            print(
+                f"{weak.split('/')[-1]:30} {name:14} {n:5d} {ours[0]:8.3f} / {ours[1]:5.3f} "
+                f"{length[0]:8.3f} / {length[1]:5.3f} {ra:9.3f} / {rc:5.3f}"
+            )
+    assert set(MODELS) >= {STRONG, *WEAK}
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
