@@ -46,19 +46,32 @@ class Price:
 
     @classmethod
     def amortized(
-        cls, *, usd_per_hour: float, tokens_per_second: float, utilization: float = 1.0
+        cls,
+        *,
+        usd_per_hour: float,
+        tokens_per_second: float,
+        utilization: float = 1.0,
+        input_tokens_per_second: float | None = None,
     ) -> Price:
         """Price of a self-run model from what its hardware costs and what it sustains.
 
         ``utilization`` is the share of paid hours spent generating; idle hours are paid too.
+        ``input_tokens_per_second`` (prompt processing, far faster than generation) prices
+        prompt tokens on their own; without it they cost what generated tokens do.
         """
         if usd_per_hour < 0 or tokens_per_second <= 0 or not 0 < utilization <= 1:
             raise ConfigError(
                 "need usd_per_hour >= 0, tokens_per_second > 0 and 0 < utilization <= 1",
                 path="price",
             )
-        per_million = usd_per_hour / (tokens_per_second * 3600 * utilization) * 1_000_000
-        return cls(input=per_million, output=per_million)
+        if input_tokens_per_second is not None and not input_tokens_per_second > 0:
+            raise ConfigError(f"must be > 0, got {input_tokens_per_second!r}", path="price.input_tokens_per_second")
+
+        def per_million(rate: float) -> float:
+            return usd_per_hour / (rate * 3600 * utilization) * 1_000_000
+
+        output = per_million(tokens_per_second)
+        return cls(input=per_million(input_tokens_per_second or tokens_per_second), output=output)
 
 
 @dataclass(frozen=True, eq=False)

