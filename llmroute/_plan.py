@@ -5,13 +5,15 @@ Nothing here does I/O, so the sync and async loops share every rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from ._types import Attempt, Constraint, Decision, Model, Request, Usage, Verdict
 from .errors import (
     AllAttemptsFailedError,
     BadRequestError,
+    CircuitOpenError,
     ContentFilterError,
     ContextWindowExceededError,
     LLMRouteError,
@@ -20,6 +22,7 @@ from .errors import (
     ProviderError,
 )
 from .policies.base import Policy
+from .reliability import CircuitBreakers, RetryPolicy
 
 __all__ = ["AttemptPlan", "PlanSettings", "Step", "decide"]
 
@@ -30,6 +33,7 @@ class PlanSettings:
     fallback: bool = True
     max_attempts: int | None = None
     fallback_on_content_filter: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def _estimate_output(request: Request, model: Model, settings: PlanSettings) -> int:
@@ -105,7 +109,7 @@ def decide(
         constraints.extend(verdict.constraints)
         for model_name, why in verdict.dropped.items():
             dropped[model_name] = f"{name}: {why}"
-        candidates = tuple(by_name[n] for n in verdict.keep)
+        candidates = tuple(map(by_name.__getitem__, verdict.keep))
         if not candidates and pinned is None:
             break
 
@@ -146,44 +150,118 @@ def decide(
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """The next attempt: which model, after how long a pause."""
+    """The next attempt: which model, after how long a pause, within how many seconds (None: no
+    request deadline), and whether it retries the model just tried."""
 
     model: Model
     delay_s: float = 0.0
+    timeout_s: float | None = None
+    retry: bool = False
 
 
 class AttemptPlan:
     """Walks a Decision's ranked candidates; re-checks every constraint before each attempt.
 
-    Bounded (each candidate at most once) and acyclic by construction.
+    A transient failure retries the same model (``RetryPolicy``: bounded tries, backoff, honoured
+    Retry-After) before falling back to the next candidate; a model whose circuit is open is
+    skipped with the reason recorded; a request deadline bounds the whole walk. Bounded (each
+    candidate visited once, each at most ``attempts_per_model`` times) and acyclic by construction.
+    Raises CircuitOpenError when it is built and every candidate's circuit is open.
     """
 
-    def __init__(self, request: Request, decision: Decision, by_name: Mapping[str, Model], settings: PlanSettings) -> None:
+    def __init__(
+        self,
+        request: Request,
+        decision: Decision,
+        by_name: Mapping[str, Model],
+        settings: PlanSettings,
+        *,
+        breakers: CircuitBreakers | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.request = request
-        self.decision = decision
         self.settings = settings
+        self.retry = settings.retry
+        self._breakers = breakers
+        self._clock = clock
+        self._deadline = None if self.retry.deadline_s is None else clock() + self.retry.deadline_s
         self._queue = [by_name[n] for n in decision.candidates]
         self._index = 0
         self._stopped = False
         self._min_context: int | None = None
+        self._current: Model | None = None
+        self._tries = 0  # tries of the current model
+        self._retry_in: float | None = None  # wait before retrying the current model, when allowed
+        self._deadline_hit = False
         self.attempts: list[Attempt] = []
         self.skipped: dict[str, str] = {}
+        self.decision = self._without_open(decision, by_name) if breakers is not None else decision
+
+    def _without_open(self, decision: Decision, by_name: Mapping[str, Model]) -> Decision:
+        """The Decision with open-circuit models moved to ``dropped``, the reason a person reads."""
+        assert self._breakers is not None
+        blocked = {n: why for n in decision.candidates if (why := self._breakers.blocked(n))}
+        if not blocked:
+            return decision
+        if len(blocked) == len(decision.candidates):
+            raise CircuitOpenError(
+                "every model that may serve this request has an open circuit; not calling any", reasons=blocked
+            )
+        self._queue = [m for m in self._queue if m.name not in blocked]
+        chosen = self._queue[0]
+        return replace(
+            decision,
+            model=chosen.name,
+            candidates=tuple(m.name for m in self._queue),
+            dropped={**decision.dropped, **blocked},
+            estimated_output_tokens=_estimate_output(self.request, chosen, self.settings),
+            estimated_cost=estimated_cost(self.request, chosen, self.settings),
+        )
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before the request's deadline; None when it has none."""
+        return None if self._deadline is None else self._deadline - self._clock()
 
     def next(self) -> Step | None:
-        """The next allowed model, or None when the plan is spent."""
+        """The next attempt, or None when the plan is spent."""
         limit = self.settings.max_attempts
-        while not self._stopped and self._index < len(self._queue):
-            if limit is not None and len(self.attempts) >= limit:
-                return None
-            if self.attempts and not self.settings.fallback:
-                return None
+        if self._stopped or (limit is not None and len(self.attempts) >= limit):
+            return None
+        remaining = self.remaining_s()
+        if remaining is not None and remaining <= 0:
+            self._deadline_hit = True
+            return None
+        model, delay, self._retry_in = self._current, self._retry_in, None
+        if model is not None and delay is not None:
+            if remaining is not None and delay >= remaining:
+                self._deadline_hit = True  # no time left to wait for this model; try the next
+            elif (why := self._violation(model) or self._claim(model)) is None:
+                self._tries += 1
+                return Step(model, delay, None if remaining is None else remaining - delay, retry=True)
+            else:
+                self.skipped[model.name] = why
+        if self.attempts and not self.settings.fallback:
+            return None
+        while self._index < len(self._queue):
             model = self._queue[self._index]
             self._index += 1
-            why = self._violation(model)
+            why = self._violation(model) or self._claim(model)
             if why is None:
-                return Step(model)
+                self._current, self._tries = model, 1
+                return Step(model, 0.0, remaining)
             self.skipped[model.name] = why
         return None
+
+    def request_for(self, step: Step) -> Request:
+        """The request to send for ``step``: with a deadline, its ``timeout`` is the time left."""
+        if step.timeout_s is None:
+            return self.request
+        own = self.request.params.get("timeout")
+        timeout = step.timeout_s if not isinstance(own, (int, float)) else min(own, step.timeout_s)
+        return replace(self.request, params={**self.request.params, "timeout": max(timeout, 0.001)})
+
+    def _claim(self, model: Model) -> str | None:
+        return None if self._breakers is None else self._breakers.acquire(model.name)
 
     def _violation(self, model: Model) -> str | None:
         cost = estimated_cost(self.request, model, self.settings)
@@ -197,24 +275,33 @@ class AttemptPlan:
 
     def succeeded(self, model: Model, elapsed_s: float, usage: Usage | None) -> None:
         self.attempts.append(Attempt(model.name, None, elapsed_s, usage))
+        if self._breakers is not None:
+            self._breakers.record(model.name, None)
 
     def failed(self, model: Model, error: LLMRouteError, elapsed_s: float) -> None:
         if isinstance(error, ProviderError) and error.model is None:
             error.model = model.name
         self.attempts.append(Attempt(model.name, error, elapsed_s))
+        if self._breakers is not None:
+            self._breakers.record(model.name, error)
         if isinstance(error, BadRequestError) or not isinstance(error, ProviderError):
             self._stopped = True
         elif isinstance(error, ContentFilterError) and not self.settings.fallback_on_content_filter:
             self._stopped = True
         elif isinstance(error, ContextWindowExceededError) and model.context_window:
             self._min_context = max(self._min_context or 0, model.context_window)
+        elif model is self._current:
+            self._retry_in = self.retry.delay(self._tries, error)
 
     def exhausted(self) -> LLMRouteError:
         """The error to raise when no step is left."""
         errors = [a.error for a in self.attempts if a.error is not None]
         if not errors:
+            if self.skipped and all(why.startswith("circuit") for why in self.skipped.values()):
+                return CircuitOpenError("every allowed model has an open circuit; not calling any", reasons=self.skipped)
             return NoEligibleModelError(
                 "no model may serve this request", reasons=self.skipped, detectors=_detectors(self.decision.constraints)
             )
         names = ", ".join(a.model for a in self.attempts)
-        return AllAttemptsFailedError(f"all {len(errors)} attempts failed ({names})", errors, self.attempts)
+        why = f"; deadline of {self.retry.deadline_s:g} s reached" if self._deadline_hit else ""
+        return AllAttemptsFailedError(f"all {len(errors)} attempts failed ({names}){why}", errors, self.attempts)

@@ -105,7 +105,7 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
             raise InvalidRequestError(f"{where}: must be a dict, got {type(message).__name__}")
         role = message.get("role")
         if role not in ROLES:
-            shown = repr(role) if role is None or isinstance(role, str) and len(role) < 20 else type(role).__name__
+            shown = repr(role) if role is None or (isinstance(role, str) and len(role) < 20) else type(role).__name__
             raise InvalidRequestError(f"{where}.role: must be one of {sorted(ROLES)}, got {shown}")
         if "content" not in message and not message.get("tool_calls") and not message.get("function_call"):
             raise InvalidRequestError(f"{where}: has no 'content'")

@@ -19,15 +19,14 @@ variables named in the config, and fields that look secret are never echoed)::
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from collections.abc import Mapping
 from os import PathLike
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ._files import read_mapping
 from ._types import Model, Price
 from .errors import ConfigError
 
@@ -64,12 +63,13 @@ class PriceConfig(_Strict):
     output: float | None = Field(default=None, ge=0)
     usd_per_hour: float | None = Field(default=None, ge=0)
     tokens_per_second: float | None = Field(default=None, gt=0)
+    input_tokens_per_second: float | None = Field(default=None, gt=0)  # prompt processing rate
     utilization: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _one_way(self) -> PriceConfig:
         per_token = self.input is not None or self.output is not None
-        hardware = self.usd_per_hour is not None or self.tokens_per_second is not None
+        hardware = self.usd_per_hour is not None or self.tokens_per_second is not None or self.input_tokens_per_second is not None
         if per_token and hardware:
             raise ValueError("give either input/output prices or usd_per_hour/tokens_per_second, not both")
         if hardware and (self.usd_per_hour is None or self.tokens_per_second is None):
@@ -82,6 +82,7 @@ class PriceConfig(_Strict):
                 usd_per_hour=self.usd_per_hour,
                 tokens_per_second=self.tokens_per_second,
                 utilization=self.utilization,
+                input_tokens_per_second=self.input_tokens_per_second,
             )
         return Price(input=self.input or 0.0, output=self.output or 0.0)
 
@@ -127,10 +128,11 @@ class ModelConfig(_Strict):
     open_weights: bool | None = None
     metadata: dict[str, Any] = {}
 
-    def build(self, path: str) -> Model:
+    def build(self, path: str, adapter: Any = None) -> Model:
+        """The Model; ``adapter`` replaces the configured one (offline replay builds none)."""
         return Model(
             name=self.name,
-            adapter=self.adapter.build(f"{path}.adapter"),
+            adapter=self.adapter.build(f"{path}.adapter") if adapter is None else adapter,
             hosting=self.hosting,
             price=self.price.build(),
             context_window=self.context_window,
@@ -169,6 +171,9 @@ class RouterSettings(_Strict):
     fallback: bool = True
     max_attempts: int | None = Field(default=None, gt=0)
     fallback_on_content_filter: bool = False
+    # llmroute.reliability.RetryPolicy / BreakerPolicy fields; ``breaker: false`` switches breakers off
+    retry: dict[str, float | int | None] | None = None
+    breaker: dict[str, float | int | None] | Literal[False] | None = None
 
 
 class RouterConfig(_Strict):
@@ -202,7 +207,12 @@ class RouterConfig(_Strict):
             raise ConfigError("no model left: every model's API key variable is unset", path="models")
         policies = [p.build(f"policies[{i}]") for i, p in enumerate(self.policies)]
         settings = self.router.model_dump() | router_kw
-        return Router(models, policies, **settings)
+        try:
+            return Router(models, policies, **settings)
+        except ConfigError as exc:  # retry/breaker settings name their own fields; say where they sit
+            if exc.path and exc.path.split(".")[0] in ("retry", "breaker"):
+                raise ConfigError(str(exc).removeprefix(f"{exc.path}: "), path=f"router.{exc.path}") from None
+            raise
 
 
 def _safe(text: str) -> str:
@@ -228,36 +238,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
-def _read(source: str | PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(source, Mapping):
-        return source
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
-    try:
-        if path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        # Only the position and the kind of problem: the offending line may hold a key.
-        mark = getattr(exc, "problem_mark", None)
-        line = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else "?")
-        problem = getattr(exc, "problem", None) or getattr(exc, "msg", None) or type(exc).__name__
-        kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise ConfigError(f"{str(path)!r} is not valid {kind} (line {line}: {problem})") from None
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{str(path)!r} must hold a mapping with 'models' at the top")
-    return data
-
-
 def load_config(source: str | PathLike[str] | Mapping[str, Any]) -> RouterConfig:
     """Validate a config (YAML/JSON path or dict); ConfigError names the first bad field."""
-    data = _read(source)
+    data = read_mapping(source)
     try:
         return RouterConfig.model_validate(data)
     except ValidationError as exc:

@@ -8,6 +8,7 @@
     ├── MissingDependencyError (ImportError) an optional extra is not installed; says what to install
     ├── PolicyError                         a policy raised or returned something malformed
     ├── NoEligibleModelError                every candidate was dropped; carries each reason
+    │   └── CircuitOpenError                every allowed model's circuit breaker is open; fails fast
     ├── ProviderError                       raised at an adapter's edge (``raise ... from exc``)
     │   ├── RateLimitError                  429; ``retry_after`` in seconds when the provider said
     │   ├── ProviderTimeoutError            connect, read or total timeout
@@ -39,6 +40,7 @@ __all__ = [
     "AllAttemptsFailedError",
     "AuthenticationError",
     "BadRequestError",
+    "CircuitOpenError",
     "ConfigError",
     "ContentFilterError",
     "ContextWindowExceededError",
@@ -98,6 +100,13 @@ class NoEligibleModelError(LLMRouteError):
             detail = "; ".join(f"{name}: {why}" for name, why in self.reasons.items())
             message = f"{message} ({detail})"
         super().__init__(message)
+
+
+class CircuitOpenError(NoEligibleModelError):
+    """Every model the policies allow has an open circuit breaker, so none was called.
+
+    ``reasons`` says, per model, when its next probe is due.
+    """
 
 
 class ProviderError(LLMRouteError):

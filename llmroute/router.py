@@ -6,11 +6,12 @@ one blocking and one async, so both behave the same and async never blocks the e
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._plan import AttemptPlan, PlanSettings, decide
 from ._request import build_request
@@ -27,9 +28,16 @@ from ._types import (
     StreamChunk,
     Usage,
 )
-from .errors import ConfigError, LLMRouteError, StreamInterruptedError
+from .errors import ConfigError, LLMRouteError, ProviderTimeoutError, StreamInterruptedError
 from .policies.base import Policy, policy_name
+from .reliability import BreakerPolicy, CircuitBreakers, RetryPolicy
 from .tokens import estimate_tokens
+from .tracing import AttemptTrace, CallTrace, Telemetry, traced_astream, traced_stream
+
+_log = logging.getLogger("llmroute")
+
+if TYPE_CHECKING:
+    from .state import StateStore
 
 __all__ = ["Router"]
 
@@ -52,6 +60,14 @@ class Router:
         max_attempts: int | None = None,
         fallback_on_content_filter: bool = False,
         check: bool = True,
+        capture_content: bool | None = None,
+        audit: Callable[[Any], object] | None = None,
+        instrument: bool = True,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        retry: RetryPolicy | Mapping[str, Any] | None = None,
+        breaker: BreakerPolicy | Mapping[str, Any] | Literal[False] | None = None,
+        state_store: StateStore | None = None,
     ) -> None:
         models = tuple(models)
         if not models:
@@ -80,6 +96,18 @@ class Router:
             fallback=fallback,
             max_attempts=max_attempts,
             fallback_on_content_filter=fallback_on_content_filter,
+            retry=RetryPolicy.coerce(retry),
+        )
+        # One breaker per model, shared by every request of this Router (False: none).
+        self._breakers = None if breaker is False else CircuitBreakers(BreakerPolicy.coerce(breaker), state_store)
+        # Spans, metrics and audit records; OpenTelemetry itself loads on the first call.
+        self._telemetry = Telemetry(
+            first_model=models[0].name,
+            capture_content=capture_content,
+            audit=audit,
+            enabled=instrument,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
         )
         if check:
             for model in models:
@@ -100,6 +128,11 @@ class Router:
     @property
     def policies(self) -> tuple[Policy, ...]:
         return tuple(p for _, p in self._policies)
+
+    @property
+    def breakers(self) -> CircuitBreakers | None:
+        """The per-model circuit breakers (``state``, ``reset``); None when switched off."""
+        return self._breakers
 
     def __repr__(self) -> str:
         return f"Router(models={[m.name for m in self._models]}, policies={[n for n, _ in self._policies]})"
@@ -124,44 +157,97 @@ class Router:
 
     def route(self, messages: Any, **kw: Any) -> Decision:
         """Decide which model would serve this request, and why. Calls nothing."""
-        return self.decide(self._request(messages, kw))
+        request = self._request(messages, kw)
+        try:
+            return self._telemetry.call(request, "route").decide(self.decide)
+        finally:
+            self._release(request)  # a dry run holds no budget reservation
+
+    # -- policy hooks: what stateful policies (spend, latency) learn after deciding ---------
+    def _record(self, request: Request, model: Model, usage: Usage | None, cost: float, elapsed_s: float) -> None:
+        """Call ``record(request, model, usage, cost, elapsed_s)`` on each policy that has it."""
+        for name, policy in self._policies:
+            hook = getattr(policy, "record", None)
+            if hook is not None:
+                try:
+                    hook(request, model, usage, cost, elapsed_s)
+                except Exception as exc:  # the call succeeded; a broken hook must not undo that
+                    _log.warning("policy %r record() raised %s", name, type(exc).__name__)
+
+    def _release(self, request: Request) -> None:
+        """Call ``release(request)`` on each policy that has it: the request ended without a recorded call."""
+        for name, policy in self._policies:
+            hook = getattr(policy, "release", None)
+            if hook is not None:
+                try:
+                    hook(request)
+                except Exception as exc:
+                    _log.warning("policy %r release() raised %s", name, type(exc).__name__)
 
     # -- calling -------------------------------------------------------------------------
-    def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> AttemptPlan:
+    def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> tuple[AttemptPlan, CallTrace]:
         request = self._request(messages, kw, stream)
-        return AttemptPlan(request, self.decide(request), self._by_name, self._settings)
+        call = self._telemetry.call(request)
+        try:
+            decision = call.decide(self.decide)
+            plan = call.plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers)
+        except BaseException as exc:  # no model, or every circuit open: end the call's span before failing fast
+            call.end(exc)
+            self._release(request)
+            raise
+        return plan, call
 
     def completion(self, messages: Any, **kw: Any) -> Response:
         """Route and call; returns an OpenAI-shaped Response with ``.decision`` and ``.attempts``."""
-        plan = self._start(messages, kw)
+        plan, call = self._start(messages, kw)
+        with call:
+            return self._complete(plan, call)
+
+    def _complete(self, plan: AttemptPlan, call: CallTrace) -> Response:
         while (step := plan.next()) is not None:
             if step.delay_s:
                 time.sleep(step.delay_s)
+            attempt = call.attempt(step)
             started = time.perf_counter()
             try:
-                result = step.model.adapter.complete(plan.request)
+                result = step.model.adapter.complete(plan.request_for(step))
             except LLMRouteError as exc:
                 plan.failed(step.model, exc, time.perf_counter() - started)
+                attempt.failed(exc)
                 continue
-            plan.succeeded(step.model, time.perf_counter() - started, result.usage)
-            return _response(plan, step.model, result)
+            return self._succeeded(plan, step.model, attempt, result, time.perf_counter() - started)
+        self._release(plan.request)
         raise plan.exhausted()
 
     async def acompletion(self, messages: Any, **kw: Any) -> Response:
         """The async twin of :meth:`completion`."""
-        plan = self._start(messages, kw)
+        plan, call = self._start(messages, kw)
+        with call:
+            return await self._acomplete(plan, call)
+
+    async def _acomplete(self, plan: AttemptPlan, call: CallTrace) -> Response:
         while (step := plan.next()) is not None:
             if step.delay_s:
                 await _sleep(step.delay_s)
+            attempt = call.attempt(step)
             started = time.perf_counter()
             try:
-                result = await step.model.adapter.acomplete(plan.request)
+                result = await _bounded(step.model.adapter.acomplete(plan.request_for(step)), step.timeout_s)
             except LLMRouteError as exc:
                 plan.failed(step.model, exc, time.perf_counter() - started)
+                attempt.failed(exc)
                 continue
-            plan.succeeded(step.model, time.perf_counter() - started, result.usage)
-            return _response(plan, step.model, result)
+            return self._succeeded(plan, step.model, attempt, result, time.perf_counter() - started)
+        self._release(plan.request)
         raise plan.exhausted()
+
+    def _succeeded(self, plan: AttemptPlan, model: Model, attempt: AttemptTrace, result: Completion, elapsed: float) -> Response:
+        """Book a successful non-streamed attempt (plan, trace, stateful policies) and shape the Response."""
+        plan.succeeded(model, elapsed, result.usage)
+        attempt.completed(result)
+        response = _response(plan, model, result)
+        self._record(plan.request, model, result.usage, response.cost, elapsed)
+        return response
 
     def stream(self, messages: Any, **kw: Any) -> Iterator[StreamChunk]:
         """Route and stream chunks. Bad input raises here, before anything is sent.
@@ -169,15 +255,16 @@ class Router:
         A failure before the first content chunk falls back to the next model; a failure after
         it raises StreamInterruptedError carrying the partial text.
         """
-        return self._stream(self._start(messages, kw, stream=True))
+        plan, call = self._start(messages, kw, stream=True)
+        return traced_stream(call, self._stream(plan, call))
 
-    def _stream(self, plan: AttemptPlan) -> Iterator[StreamChunk]:
+    def _stream(self, plan: AttemptPlan, call: CallTrace | None = None) -> Iterator[StreamChunk]:
         chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
                 time.sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id)
-            events = step.model.adapter.stream(plan.request)
+            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step) if call is not None else None)
+            events = step.model.adapter.stream(plan.request_for(step))
             try:
                 for event in events:
                     chunk = acc.add(event)
@@ -190,21 +277,25 @@ class Router:
                 close = getattr(events, "close", None)
                 if close is not None:
                     close()
-            yield acc.finish()
+            final = acc.finish()
+            self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
+            yield final
             return
+        self._release(plan.request)
         raise plan.exhausted()
 
     def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
         """The async twin of :meth:`stream`."""
-        return self._astream(self._start(messages, kw, stream=True))
+        plan, call = self._start(messages, kw, stream=True)
+        return traced_astream(call, self._astream(plan, call))
 
-    async def _astream(self, plan: AttemptPlan) -> AsyncIterator[StreamChunk]:
+    async def _astream(self, plan: AttemptPlan, call: CallTrace | None = None) -> AsyncIterator[StreamChunk]:
         chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
                 await _sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id)
-            events = step.model.adapter.astream(plan.request)
+            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step) if call is not None else None)
+            events = step.model.adapter.astream(plan.request_for(step))
             try:
                 async for event in events:
                     chunk = acc.add(event)
@@ -217,8 +308,11 @@ class Router:
                 aclose = getattr(events, "aclose", None)
                 if aclose is not None:
                     await aclose()
-            yield acc.finish()
+            final = acc.finish()
+            self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
+            yield final
             return
+        self._release(plan.request)
         raise plan.exhausted()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -237,8 +331,9 @@ class Router:
 class _StreamState:
     """What one streamed attempt has delivered so far; shared by both stream loops."""
 
-    def __init__(self, plan: AttemptPlan, model: Model, chunk_id: str) -> None:
+    def __init__(self, plan: AttemptPlan, model: Model, chunk_id: str, attempt: AttemptTrace | None = None) -> None:
         self.plan = plan
+        self.attempt = attempt
         self.model = model
         self.chunk_id = chunk_id
         self.started = time.perf_counter()
@@ -247,6 +342,8 @@ class _StreamState:
         self.finish_reason: str | None = None
 
     def add(self, event: Any) -> StreamChunk | None:
+        if self.attempt is not None:
+            self.attempt.saw(event)
         if event.usage is not None:
             self.usage = event.usage
         if event.finish_reason is not None:
@@ -264,6 +361,8 @@ class _StreamState:
 
     def fail(self, exc: LLMRouteError) -> None:
         self.plan.failed(self.model, exc, time.perf_counter() - self.started)
+        if self.attempt is not None:
+            self.attempt.failed(exc)
         if self.parts:
             raise StreamInterruptedError(
                 f"stream from {self.model.name!r} failed after {len(self.parts)} chunks: {type(exc).__name__}",
@@ -274,6 +373,8 @@ class _StreamState:
     def finish(self) -> StreamChunk:
         usage = self.usage or Usage(self.plan.request.input_tokens, estimate_tokens("".join(self.parts)))
         self.plan.succeeded(self.model, time.perf_counter() - self.started, usage)
+        if self.attempt is not None:
+            self.attempt.streamed(usage, self.finish_reason, "".join(self.parts))
         return StreamChunk(
             id=self.chunk_id,
             model=self.model.name,
@@ -287,6 +388,18 @@ class _StreamState:
 
 def _new_id() -> str:
     return f"chatcmpl-{os.urandom(12).hex()}"
+
+
+async def _bounded(call: Awaitable[Completion], timeout_s: float | None) -> Completion:
+    """Await one attempt, cancelled when the request's deadline passes (adapters that cannot time out included)."""
+    if timeout_s is None:
+        return await call
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(call, max(timeout_s, 0.001))
+    except asyncio.TimeoutError:
+        raise ProviderTimeoutError(f"request deadline reached after {timeout_s:.3f} s") from None
 
 
 async def _sleep(seconds: float) -> None:

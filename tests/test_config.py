@@ -121,3 +121,13 @@ def test_file_errors(tmp_path: Path) -> None:
     scalar.write_text(json.dumps([1, 2]))
     with pytest.raises(ConfigError, match="must hold a mapping"):
         Router.from_config(scalar)
+
+
+def test_retry_and_breaker_settings_errors_name_their_place() -> None:
+    base = {"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}}]}
+    with pytest.raises(ConfigError, match=r"router\.retry\.attempts_per_model: must be an integer >= 1"):
+        Router.from_config(base | {"router": {"retry": {"attempts_per_model": 0}}})
+    with pytest.raises(ConfigError, match=r"router\.breaker\.nope: unknown setting"):
+        Router.from_config(base | {"router": {"breaker": {"nope": 1}}})
+    router = Router.from_config(base | {"router": {"breaker": False, "retry": {"attempts_per_model": 3}}})
+    assert router.breakers is None

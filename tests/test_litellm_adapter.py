@@ -8,11 +8,11 @@ import sys
 import textwrap
 
 import pytest
+from openai_server import OpenAIServer
 
 from llmroute import Model, Price, Router
 from llmroute.adapters import LiteLLM
 from llmroute.errors import AllAttemptsFailedError, BadRequestError, ProviderUnavailableError
-from openai_server import OpenAIServer
 
 KEY = "sk-test-RECOGNISABLE-0123456789"
 MSG = [{"role": "user", "content": "hello there"}]
@@ -89,7 +89,7 @@ def test_fallback_to_second_server_after_connection_refused(openai_server: OpenA
     router = Router([Model("dead", dead), Model("live", live)])
     resp = router.completion(MSG)
     assert resp.model == "live"
-    assert [a.model for a in resp.attempts] == ["dead", "live"]
+    assert [a.model for a in resp.attempts] == ["dead", "dead", "live"]  # one retry, then the fallback
     assert isinstance(resp.attempts[0].error, ProviderUnavailableError)
 
 

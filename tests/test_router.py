@@ -86,13 +86,14 @@ def test_completion_is_openai_shaped() -> None:
 
 
 def test_fallback_after_retryable_error_keeps_the_attempt_log() -> None:
-    hosted = fail(RateLimitError("429", retry_after=2.0))
+    # Retry-After beyond the retry policy's cap: no retry of the same model, straight to the fallback.
+    hosted = fail(RateLimitError("429", retry_after=30.0))
     backup = Function(lambda r: "from backup")
     resp = Router(models(hosted=hosted, backup=backup)).completion(MSG)
     assert resp.content == "from backup" and resp.model == "backup"
     assert [a.model for a in resp.attempts] == ["hosted", "backup"]
     err = resp.attempts[0].error
-    assert isinstance(err, RateLimitError) and err.retry_after == 2.0 and err.model == "hosted"
+    assert isinstance(err, RateLimitError) and err.retry_after == 30.0 and err.model == "hosted"
 
 
 def test_all_attempts_failed_is_an_exception_group() -> None:
@@ -100,8 +101,9 @@ def test_all_attempts_failed_is_an_exception_group() -> None:
     with pytest.raises(AllAttemptsFailedError) as info:
         router.completion(MSG)
     group = info.value
-    assert [type(e) for e in group.exceptions] == [ProviderUnavailableError, RateLimitError]
-    assert [a.model for a in group.attempts] == ["hosted", "backup"]
+    # each transient failure is retried once on the same model before falling back
+    assert [type(e) for e in group.exceptions] == [ProviderUnavailableError] * 2 + [RateLimitError] * 2
+    assert [a.model for a in group.attempts] == ["hosted", "hosted", "backup", "backup"]
     assert all(a.elapsed_s >= 0 for a in group.attempts)
     matched, _rest = group.split(RateLimitError)
     assert matched is not None and isinstance(matched, AllAttemptsFailedError)
@@ -241,7 +243,7 @@ def test_stream_falls_back_before_the_first_chunk() -> None:
     assert chunks[0].choices[0].delta.role == "assistant"
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop" and last.usage is not None and last.cost is not None
-    assert [a.model for a in last.attempts] == ["hosted", "backup"]
+    assert [a.model for a in last.attempts] == ["hosted", "hosted", "backup"]
 
 
 class BreaksMidStream(Function):
@@ -276,7 +278,7 @@ async def test_async_paths_match_sync() -> None:
 
     router = Router(models(hosted=fail(RateLimitError("429")), backup=Function(slow)))
     resp = await router.acompletion(MSG)
-    assert resp.content == "async answer" and [a.model for a in resp.attempts] == ["hosted", "backup"]
+    assert resp.content == "async answer" and [a.model for a in resp.attempts] == ["hosted", "hosted", "backup"]
     chunks = [c async for c in router.astream(MSG)]
     assert "".join(c.content for c in chunks) == "async answer"
 

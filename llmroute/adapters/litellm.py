@@ -32,6 +32,8 @@ __all__ = ["LiteLLM", "import_litellm"]
 DEFAULT_TIMEOUT_S = 60.0  # litellm's own default is 6,000 s
 _SECRET_QUERY = re.compile(r"(?i)((?:api[_-]?)?key|token|secret|sig|signature|password)=[^&\s]+")
 _litellm: Any = None
+# OpenAI-compatible error codes of a content refusal that litellm leaves as a plain 400
+_FILTER_CODES = ("content_filter", "content_policy_violation")
 
 
 def import_litellm() -> Any:
@@ -76,7 +78,7 @@ class LiteLLM:
         api_base: str | None = None,
         api_key: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float | Mapping[str, float] | Any = DEFAULT_TIMEOUT_S,
         **params: Any,
     ) -> None:
         if not isinstance(model, str) or not model:
@@ -84,7 +86,7 @@ class LiteLLM:
         self.model = model
         self.api_base = api_base
         self._api_key = api_key
-        self.timeout = timeout
+        self.timeout = _check_timeout(timeout)
         self.params = params
         self.provider = model.split("/", 1)[0] if "/" in model else "openai"
         parts = urlsplit(api_base) if api_base else None
@@ -110,7 +112,8 @@ class LiteLLM:
         kwargs.update(params)
         if extra_body:
             kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **extra_body}
-        kwargs.setdefault("timeout", self.timeout)
+        # A request's timeout (or the time its deadline leaves) may shorten the model's, never lengthen it.
+        kwargs["timeout"] = _narrow(self.timeout, kwargs.get("timeout"))
         kwargs.update(
             model=self.model,
             messages=[dict(m) for m in request.messages],
@@ -127,6 +130,8 @@ class LiteLLM:
         return kwargs
 
     def _completion(self, raw: Any) -> Completion:
+        if not getattr(raw, "choices", None):
+            raise ProviderUnavailableError("reply has no choices (malformed)")
         choice = raw.choices[0]
         message = choice.message
         tool_calls = getattr(message, "tool_calls", None)
@@ -182,24 +187,34 @@ class LiteLLM:
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         litellm = import_litellm()
+        empty = True
         try:
             for chunk in litellm.completion(**self._kwargs(request, stream=True)):
-                yield self._event(chunk)
+                event = self._event(chunk)
+                empty = empty and _empty(event, chunk)
+                yield event
         except ProviderError:
             raise
         except Exception as exc:
             raise self._translate(exc) from _cause(exc, self._api_key)
+        if empty:
+            raise ProviderUnavailableError(_EMPTY_STREAM)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
         litellm = import_litellm()
         try:
             response = await litellm.acompletion(**self._kwargs(request, stream=True))
+            empty = True
             async for chunk in response:
-                yield self._event(chunk)
+                event = self._event(chunk)
+                empty = empty and _empty(event, chunk)
+                yield event
         except ProviderError:
             raise
         except Exception as exc:
             raise self._translate(exc) from _cause(exc, self._api_key)
+        if empty:
+            raise ProviderUnavailableError(_EMPTY_STREAM)
 
     # -- errors --------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
@@ -218,7 +233,7 @@ class LiteLLM:
         kind = type(exc).__name__
         if isinstance(exc, ex.ContextWindowExceededError):
             return ContextWindowExceededError(f"context window exceeded: {detail}", **kw)
-        if isinstance(exc, ex.ContentPolicyViolationError):
+        if isinstance(exc, ex.ContentPolicyViolationError) or getattr(exc, "code", None) in _FILTER_CODES:
             return ContentFilterError(f"content filtered: {detail}", **kw)
         if isinstance(exc, ex.RateLimitError):
             return RateLimitError(f"rate limited: {detail}", retry_after=_retry_after(exc), **kw)
@@ -230,12 +245,56 @@ class LiteLLM:
             return ProviderUnavailableError(f"unavailable ({kind}): {detail}", **kw)
         if isinstance(exc, (ex.BadRequestError, ex.NotFoundError, ex.UnprocessableEntityError)):
             return BadRequestError(f"request rejected ({kind}): {detail}", **kw)
-        if isinstance(status, int) and status in (408, 429) or isinstance(status, int) and status >= 500:
+        if (isinstance(status, int) and status in (408, 429)) or (isinstance(status, int) and status >= 500):
             return ProviderUnavailableError(f"provider error {status}: {detail}", **kw)
         if isinstance(exc, (ex.APIError, ex.APIResponseValidationError, ValueError)):
             # malformed replies and unclassified API errors: another model may well answer
             return ProviderUnavailableError(f"provider error ({kind}): {detail}", **kw)
         return ProviderError(f"provider error ({kind}): {detail}", **kw)
+
+
+_TIMEOUT_PARTS = ("connect", "read", "write", "pool")
+# litellm ends a body with no SSE events as if it were an empty answer; we asked for usage, so
+# a stream with neither text, tool calls nor usage was cut or malformed, not answered.
+_EMPTY_STREAM = "stream ended with no content and no usage (a malformed or cut reply)"
+
+
+def _empty(event: StreamEvent, chunk: Any) -> bool:
+    if event.text or event.usage is not None:
+        return False
+    choices = getattr(chunk, "choices", None) or ()
+    return not any(getattr(getattr(c, "delta", None), "tool_calls", None) for c in choices)
+
+
+def _check_timeout(timeout: Any) -> Any:
+    """Seconds, a mapping of connect/read/write/pool seconds, or an httpx.Timeout."""
+    if isinstance(timeout, Mapping):
+        unknown = set(timeout) - set(_TIMEOUT_PARTS)
+        values = list(timeout.values())
+        if unknown or not values or not all(_seconds(v) for v in values):
+            raise ValueError(f"timeout: a mapping takes positive seconds for {list(_TIMEOUT_PARTS)}")
+        return dict(timeout)
+    if _seconds(timeout) or all(hasattr(timeout, part) for part in _TIMEOUT_PARTS):
+        return timeout
+    raise ValueError(f"timeout: must be seconds > 0, a mapping or an httpx.Timeout, got {timeout!r}")
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _narrow(own: Any, asked: Any) -> Any:
+    """The model's timeout, each part cut to ``asked`` seconds when that is shorter."""
+    if isinstance(own, (int, float)):
+        return min(own, asked) if _seconds(asked) else own
+    import httpx  # litellm depends on it; only split timeouts need it
+
+    parts = {p: own.get(p, DEFAULT_TIMEOUT_S) for p in _TIMEOUT_PARTS} if isinstance(own, Mapping) else {
+        p: getattr(own, p) for p in _TIMEOUT_PARTS
+    }
+    if _seconds(asked):
+        parts = {p: asked if v is None else min(v, asked) for p, v in parts.items()}
+    return httpx.Timeout(**parts)
 
 
 def _cause(exc: Exception, secret: str | None) -> Exception | None:

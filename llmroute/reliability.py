@@ -1,0 +1,286 @@
+"""Reliability rules the attempt plan applies: which errors to retry, how long to wait, and
+per-model circuit breakers.
+
+All of it is pure apart from the breakers' state, which lives in a :class:`~llmroute.state.StateStore`
+(in-memory by default) so many processes can later share it. Time comes from an injectable clock,
+so tests never sleep. tenacity supplies the wait strategies and loads on the first retry.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import ConfigError, LLMRouteError, ProviderError, RateLimitError
+
+if TYPE_CHECKING:
+    from .state import StateStore
+
+__all__ = [
+    "BreakerPolicy",
+    "CircuitBreakers",
+    "RetryPolicy",
+    "counts_against_model",
+    "is_retryable",
+]
+
+Clock = Callable[[], float]
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Transient errors worth another try of the same model: 429, timeouts, 5xx, connection errors."""
+    return isinstance(error, ProviderError) and error.retryable
+
+
+def counts_against_model(error: BaseException) -> bool:
+    """Failures that say the model is unwell (not that the request was bad): they feed its breaker."""
+    return is_retryable(error)
+
+
+def _number(owner: str, name: str, value: object, *, low: float, strict: bool = False, integer: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and integer:
+        ok = isinstance(value, int)
+    if ok:
+        assert isinstance(value, (int, float))
+        ok = value > low if strict else value >= low
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"must be {kind} {'>' if strict else '>='} {low:g}, got {value!r}", path=f"{owner}.{name}")
+
+
+def _coerce(cls: Any, owner: str, value: Any) -> Any:
+    """An instance of ``cls`` from itself, a settings mapping (config files) or None (the defaults)."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"must be a {cls.__name__} or a mapping, got {type(value).__name__}", path=owner)
+    known = {f.name for f in fields(cls)}
+    for key in value:
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}; known: {sorted(known)}", path=f"{owner}.{key}")
+    return cls(**value)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often to retry one model on a transient error, how long to wait, and when to give up.
+
+    ``attempts_per_model`` counts the first try (1 = never retry the same model; fallbacks still
+    happen). The wait before retry *n* is exponential with jitter (tenacity's
+    ``wait_exponential_jitter``; pass any tenacity wait strategy as ``wait``). A ``Retry-After``
+    up to ``max_retry_after_s`` is honoured; a longer one moves on to the next model instead of
+    waiting. ``deadline_s`` bounds the whole request, waits and fallbacks included.
+    """
+
+    attempts_per_model: int = 2
+    base_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+    jitter_s: float = 0.1
+    max_retry_after_s: float = 5.0
+    deadline_s: float | None = None
+    wait: Callable[[Any], float] | None = None
+
+    def __post_init__(self) -> None:
+        _number("retry", "attempts_per_model", self.attempts_per_model, low=1, integer=True)
+        for name in ("base_delay_s", "max_delay_s", "jitter_s", "max_retry_after_s"):
+            _number("retry", name, getattr(self, name), low=0)
+        if self.deadline_s is not None:
+            _number("retry", "deadline_s", self.deadline_s, low=0, strict=True)
+        if self.wait is not None and not callable(self.wait):
+            raise ConfigError(f"must be a tenacity wait strategy, got {type(self.wait).__name__}", path="retry.wait")
+
+    @classmethod
+    def coerce(cls, value: RetryPolicy | Mapping[str, Any] | None) -> RetryPolicy:
+        """A RetryPolicy from itself, a settings mapping (config files) or None (the defaults)."""
+        return _coerce(cls, "retry", value)  # type: ignore[no-any-return]
+
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based) when the provider gave no hint."""
+        from tenacity import RetryCallState, wait_exponential_jitter
+
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
+        state.attempt_number = retry
+        wait = self.wait or wait_exponential_jitter(
+            multiplier=self.base_delay_s, max=self.max_delay_s, jitter=self.jitter_s
+        )
+        return max(0.0, float(wait(state)))
+
+    def delay(self, tries: int, error: LLMRouteError) -> float | None:
+        """The wait before trying the same model again after ``tries`` tries ended in ``error``,
+        or None when that model should not be tried again for this request."""
+        if not is_retryable(error) or tries >= self.attempts_per_model:
+            return None
+        wait = self.backoff(tries)
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after_s:
+                return None  # the provider asked for longer than we wait: fall back instead
+            wait = max(wait, error.retry_after)
+        return wait
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    """When a model's circuit opens, and how it recovers.
+
+    It opens after ``failure_threshold`` consecutive failures, or when at least ``min_calls``
+    calls in the last ``window_s`` seconds failed at ``failure_rate`` or more. After
+    ``cooldown_s`` one probe request is let through: success closes it, failure re-opens it.
+    Only failures that say the model is unwell count (see :func:`counts_against_model`).
+    """
+
+    failure_threshold: int = 5
+    failure_rate: float | None = 0.5
+    min_calls: int = 20
+    window_s: float = 60.0
+    cooldown_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        _number("breaker", "failure_threshold", self.failure_threshold, low=1, integer=True)
+        _number("breaker", "min_calls", self.min_calls, low=1, integer=True)
+        _number("breaker", "window_s", self.window_s, low=0, strict=True)
+        _number("breaker", "cooldown_s", self.cooldown_s, low=0)
+        if self.failure_rate is not None:
+            _number("breaker", "failure_rate", self.failure_rate, low=0, strict=True)
+            if self.failure_rate > 1:
+                raise ConfigError(f"must be <= 1, got {self.failure_rate!r}", path="breaker.failure_rate")
+
+    @classmethod
+    def coerce(cls, value: BreakerPolicy | Mapping[str, Any] | None) -> BreakerPolicy:
+        return _coerce(cls, "breaker", value)  # type: ignore[no-any-return]
+
+
+_BUCKETS = 6  # the failure-rate window is kept as this many time buckets of counts
+
+
+class CircuitBreakers:
+    """One circuit breaker per model name, its state in a StateStore.
+
+    ``blocked`` looks without changing anything (for deciding); ``acquire`` is called right
+    before an attempt and, when the cooldown is over, claims the single probe atomically
+    (``StateStore.incr``), so concurrent requests do not all hammer a recovering model.
+    """
+
+    def __init__(self, policy: BreakerPolicy | None = None, store: StateStore | None = None, *, clock: Clock = time.time, prefix: str = "llmroute:breaker") -> None:
+        if store is None:
+            from .state import InMemoryStore
+
+            store = InMemoryStore()
+        self.policy = policy or BreakerPolicy()
+        self.store = store
+        self._clock = clock
+        self._prefix = prefix
+        self._lock = threading.Lock()  # read-modify-write of one process; the store's ops are atomic
+
+    def __repr__(self) -> str:
+        return f"CircuitBreakers({self.policy!r})"
+
+    def _key(self, model: str, part: str) -> str:
+        return f"{self._prefix}:{model}:{part}"
+
+    def _opened_at(self, model: str) -> float:
+        return self.store.get(self._key(model, "opened_at"), 0.0)
+
+    def _probe_key(self, model: str, opened_at: float) -> str:
+        return self._key(model, f"probe:{opened_at!r}")
+
+    def state(self, model: str) -> BreakerState:
+        opened = self._opened_at(model)
+        if not opened:
+            return "closed"
+        return "half_open" if self._clock() - opened >= self.policy.cooldown_s else "open"
+
+    def blocked(self, model: str) -> str | None:
+        """Why ``model`` may not be called now, or None when it may."""
+        opened = self._opened_at(model)
+        if not opened:
+            return None
+        waited = self._clock() - opened
+        if waited < self.policy.cooldown_s:
+            return f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
+        if self.store.get(self._probe_key(model, opened)) >= 1:
+            return "circuit half-open: a probe request is in flight"
+        return None
+
+    def acquire(self, model: str) -> str | None:
+        """Like :meth:`blocked`, but claims the probe of a half-open circuit for this caller."""
+        opened = self._opened_at(model)
+        if not opened:
+            return None
+        waited = self._clock() - opened
+        if waited < self.policy.cooldown_s:
+            return f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
+        # The probe claim expires after a cooldown, so a cancelled probe cannot wedge the model.
+        claims = self.store.incr(self._probe_key(model, opened), ttl_s=max(self.policy.cooldown_s, 1.0))
+        return None if claims <= 1 else "circuit half-open: a probe request is in flight"
+
+    def record(self, model: str, error: LLMRouteError | None) -> None:
+        """The outcome of one attempt: None for success."""
+        failed = error is not None and counts_against_model(error)
+        if error is not None and not failed:
+            self._release(model)  # a bad request says nothing about the model's health
+            return
+        now = self._clock()
+        with self._lock:
+            opened = self._opened_at(model)
+            if not failed:
+                if opened:
+                    self._close(model, now)
+                else:
+                    self.store.set(self._key(model, "consecutive"), 0.0)
+                    if self.policy.failure_rate is not None:
+                        self.store.incr(self._key(model, f"calls:{self._bucket(now)}"), ttl_s=self.policy.window_s * 2)
+                return
+            if opened:
+                # a failed probe (or a straggler that started before the circuit opened)
+                if now - opened >= self.policy.cooldown_s:
+                    self.store.set(self._key(model, "opened_at"), now)
+                return
+            consecutive = self.store.incr(self._key(model, "consecutive"))
+            opens = consecutive >= self.policy.failure_threshold
+            rate = self.policy.failure_rate
+            if rate is not None:
+                calls, fails = self._failure(model, now)
+                opens = opens or (calls >= self.policy.min_calls and fails / calls >= rate)
+            if opens:
+                self.store.set(self._key(model, "opened_at"), now)
+
+    def reset(self, model: str) -> None:
+        """Close the circuit by hand (an operator knows the model is back)."""
+        with self._lock:
+            self._close(model, self._clock())
+
+    def _release(self, model: str) -> None:
+        opened = self._opened_at(model)
+        if opened:
+            self.store.set(self._probe_key(model, opened), 0.0, ttl_s=max(self.policy.cooldown_s, 1.0))
+
+    def _bucket(self, now: float) -> int:
+        return int(now // (self.policy.window_s / _BUCKETS))
+
+    def _failure(self, model: str, now: float) -> tuple[float, float]:
+        """Count one failed call in the current bucket; the window's totals (calls, failures)."""
+        bucket = self._bucket(now)
+        ttl = self.policy.window_s * 2
+        self.store.incr(self._key(model, f"calls:{bucket}"), ttl_s=ttl)
+        self.store.incr(self._key(model, f"fails:{bucket}"), ttl_s=ttl)
+        calls = fails = 0.0
+        for b in range(bucket - _BUCKETS + 1, bucket + 1):
+            calls += self.store.get(self._key(model, f"calls:{b}"))
+            fails += self.store.get(self._key(model, f"fails:{b}"))
+        return calls, fails
+
+    def _close(self, model: str, now: float) -> None:
+        self.store.set(self._key(model, "opened_at"), 0.0)
+        self.store.set(self._key(model, "consecutive"), 0.0)
+        bucket = self._bucket(now)
+        for b in range(bucket - _BUCKETS + 1, bucket + 1):
+            self.store.set(self._key(model, f"calls:{b}"), 0.0, ttl_s=self.policy.window_s * 2)
+            self.store.set(self._key(model, f"fails:{b}"), 0.0, ttl_s=self.policy.window_s * 2)
