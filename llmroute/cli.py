@@ -14,6 +14,11 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("llmroute._demo", "route a handful of prompts with the default configuration and show each decision"),
     "route": ("llmroute._route_cmd", "dry run: print the routing decision for a prompt under a config"),
+    "models": ("llmroute._models_cmd", "list the model catalog, filtered by open weights, license, provider, price"),
+    "breakeven": ("llmroute._breakeven_cmd", "monthly cost of an API against self-hosting, and the volume where they cross"),
+    "size": ("llmroute._size_cmd", "GPU memory a model needs (weights, KV cache, overhead), which GPUs hold it"),
+    "eval": ("llmroute._eval_cmd", "replay a router config over a dataset offline: quality, cost, curves, calibration, report"),
+    "compare": ("llmroute._compare_cmd", "run the same prompts through two or more models and show the results side by side"),
 }
 
 
