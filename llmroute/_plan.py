@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ._types import Attempt, Constraint, Decision, Model, Request, Usage, Verdict
+from ._types import Attempt, Constraint, Decision, Model, Redacted, Request, Usage, Verdict
 from .errors import (
     AllAttemptsFailedError,
     BadRequestError,
@@ -195,6 +195,8 @@ class AttemptPlan:
         self._deadline_hit = False
         self.attempts: list[Attempt] = []
         self.skipped: dict[str, str] = {}
+        # redacted copies of the messages, by the constraints that call for them, made once
+        self._redactions: dict[tuple[int, ...], tuple[Redacted, ...] | str] = {}
         self.decision = self._without_open(decision, by_name) if breakers is not None else decision
 
     def _without_open(self, decision: Decision, by_name: Mapping[str, Model]) -> Decision:
@@ -253,12 +255,52 @@ class AttemptPlan:
         return None
 
     def request_for(self, step: Step) -> Request:
-        """The request to send for ``step``: with a deadline, its ``timeout`` is the time left."""
+        """The request to send for ``step``: redacted where a constraint says so; with a deadline,
+        its ``timeout`` is the time left."""
+        request = self.request
+        chain = self._redacted(step.model)
+        if chain:
+            assert not isinstance(chain, str)  # next() never yields a model that cannot be redacted
+            request = replace(request, messages=tuple(chain[-1].messages))
         if step.timeout_s is None:
-            return self.request
-        own = self.request.params.get("timeout")
+            return request
+        own = request.params.get("timeout")
         timeout = step.timeout_s if not isinstance(own, (int, float)) else min(own, step.timeout_s)
-        return replace(self.request, params={**self.request.params, "timeout": max(timeout, 0.001)})
+        return replace(request, params={**request.params, "timeout": max(timeout, 0.001)})
+
+    def restore(self, model: Model, text: str | None) -> str | None:
+        """A reply from ``model`` with any redaction placeholders turned back into the values."""
+        chain = self._redacted(model)
+        for redaction in reversed(chain if isinstance(chain, tuple) else ()):
+            text = redaction.restore(text)
+        return text
+
+    def restorer(self, model: Model) -> Callable[[str | None], str | None] | None:
+        """``restore`` for ``model``, or None when it sees the request as it is."""
+        return (lambda text: self.restore(model, text)) if self._redacted(model) else None
+
+    def _redacted(self, model: Model) -> tuple[Redacted, ...] | str:
+        """The redactions ``model`` must see the request through, in order; or why it cannot."""
+        needed = tuple(i for i, c in enumerate(self.decision.constraints) if c.redacts(model))
+        if not needed:
+            return ()
+        found = self._redactions.get(needed)
+        if found is None:
+            chain: list[Redacted] = []
+            messages = self.request.messages
+            for i in needed:
+                constraint = self.decision.constraints[i]
+                assert constraint.redact is not None
+                try:
+                    chain.append(constraint.redact(messages))
+                except Exception as exc:  # fail closed: no redacted copy, no model outside the hosting
+                    found = f"{constraint.name}: {constraint.reason}; could not redact ({type(exc).__name__})"
+                    break
+                messages = tuple(chain[-1].messages)
+            else:
+                found = tuple(chain)
+            self._redactions[needed] = found
+        return found
 
     def _claim(self, model: Model) -> str | None:
         return None if self._breakers is None else self._breakers.acquire(model.name)
@@ -271,17 +313,18 @@ class AttemptPlan:
                 return why
         if self._min_context is not None and (model.context_window or 0) <= self._min_context:
             return f"context window {model.context_window} not larger than one that overflowed ({self._min_context})"
-        return None
+        chain = self._redacted(model)
+        return chain if isinstance(chain, str) else None
 
     def succeeded(self, model: Model, elapsed_s: float, usage: Usage | None) -> None:
-        self.attempts.append(Attempt(model.name, None, elapsed_s, usage))
+        self.attempts.append(Attempt(model.name, None, elapsed_s, usage, bool(self._redacted(model))))
         if self._breakers is not None:
             self._breakers.record(model.name, None)
 
     def failed(self, model: Model, error: LLMRouteError, elapsed_s: float) -> None:
         if isinstance(error, ProviderError) and error.model is None:
             error.model = model.name
-        self.attempts.append(Attempt(model.name, error, elapsed_s))
+        self.attempts.append(Attempt(model.name, error, elapsed_s, None, bool(self._redacted(model))))
         if self._breakers is not None:
             self._breakers.record(model.name, error)
         if isinstance(error, BadRequestError) or not isinstance(error, ProviderError):

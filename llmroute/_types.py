@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from .errors import ConfigError
 
@@ -186,7 +186,10 @@ class Request:
 class Constraint:
     """A hard limit a policy sets: it holds for every attempt, retries and fallbacks included.
 
-    Each field that is set narrows which models may serve the request.
+    Each field that is set narrows which models may serve the request. ``redact``, when set,
+    lets a model outside ``hosting`` serve it on a redacted copy only: ``redact(messages)``
+    returns an object with ``messages`` (nothing sensitive left) and ``restore(text)``, and
+    raises when it cannot redact, which keeps such models out (fail closed).
     """
 
     name: str
@@ -195,10 +198,15 @@ class Constraint:
     models: frozenset[str] | None = None
     max_cost: float | None = None  # USD, estimated for this request
     data: Mapping[str, Any] = field(default_factory=dict)
+    redact: Callable[[tuple[Message, ...]], Redacted] | None = None
+
+    def redacts(self, model: Model) -> bool:
+        """Whether ``model`` may only see a redacted copy of the request."""
+        return self.redact is not None and self.hosting is not None and model.hosting not in self.hosting
 
     def violation(self, model: Model, estimated_cost: float) -> str | None:
-        """Why ``model`` may not serve the request, or None when it may."""
-        if self.hosting is not None and model.hosting not in self.hosting:
+        """Why ``model`` may not serve the request, or None when it may (redacted, if ``redacts``)."""
+        if self.hosting is not None and model.hosting not in self.hosting and self.redact is None:
             allowed = ", ".join(sorted(self.hosting))
             return f"{self.name}: {self.reason}; hosting {model.hosting!r} not in {{{allowed}}}"
         if self.models is not None and model.name not in self.models:
@@ -209,6 +217,15 @@ class Constraint:
                 f"> limit ${self.max_cost:.6f}"
             )
         return None
+
+
+class Redacted(Protocol):
+    """A redacted copy of a request's messages and the way back (see Constraint.redact)."""
+
+    @property
+    def messages(self) -> tuple[Message, ...]: ...
+
+    def restore(self, text: str | None) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -326,12 +343,13 @@ class StreamEvent:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One call to one model: how it ended and how long it took."""
+    """One call to one model: how it ended, how long it took, whether it saw a redacted copy."""
 
     model: str
     error: LLMRouteError | None
     elapsed_s: float
     usage: Usage | None = None
+    redacted: bool = False
 
     @property
     def ok(self) -> bool:

@@ -277,6 +277,9 @@ class Router:
                 close = getattr(events, "close", None)
                 if close is not None:
                     close()
+            tail = acc.flush()
+            if tail is not None:
+                yield tail
             final = acc.finish()
             self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
             yield final
@@ -308,6 +311,9 @@ class Router:
                 aclose = getattr(events, "aclose", None)
                 if aclose is not None:
                     await aclose()
+            tail = acc.flush()
+            if tail is not None:
+                yield tail
             final = acc.finish()
             self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
             yield final
@@ -340,6 +346,8 @@ class _StreamState:
         self.parts: list[str] = []
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
+        restore = plan.restorer(model)
+        self.restoring = _Restoring(restore) if restore is not None else None
 
     def add(self, event: Any) -> StreamChunk | None:
         if self.attempt is not None:
@@ -348,14 +356,21 @@ class _StreamState:
             self.usage = event.usage
         if event.finish_reason is not None:
             self.finish_reason = event.finish_reason
-        if not event.text:
-            return None
+        text = event.text if self.restoring is None else self.restoring.feed(event.text)
+        return self._chunk(text) if text else None
+
+    def flush(self) -> StreamChunk | None:
+        """The text a redaction placeholder held back at the end of the stream, restored."""
+        text = self.restoring.flush() if self.restoring is not None else ""
+        return self._chunk(text) if text else None
+
+    def _chunk(self, text: str) -> StreamChunk:
         role = "assistant" if not self.parts else None
-        self.parts.append(event.text)
+        self.parts.append(text)
         return StreamChunk(
             id=self.chunk_id,
             model=self.model.name,
-            choices=(ChunkChoice(Delta(content=event.text, role=role)),),
+            choices=(ChunkChoice(Delta(content=text, role=role)),),
             decision=self.plan.decision,
         )
 
@@ -386,6 +401,30 @@ class _StreamState:
         )
 
 
+class _Restoring:
+    """Restores redaction placeholders in streamed text, holding back a tail that may be the
+    first half of a placeholder split across chunks."""
+
+    HOLD = 64  # longest placeholder held back; a longer "[..." tail is plain text
+
+    def __init__(self, restore: Callable[[str | None], str | None]) -> None:
+        self.restore = restore
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        text = self.pending + text
+        cut = text.rfind("[")
+        if cut != -1 and "]" not in text[cut:] and len(text) - cut <= self.HOLD:
+            text, self.pending = text[:cut], text[cut:]
+        else:
+            self.pending = ""
+        return self.restore(text) or ""
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return self.restore(text) or ""
+
+
 def _new_id() -> str:
     return f"chatcmpl-{os.urandom(12).hex()}"
 
@@ -414,7 +453,7 @@ def _response(plan: AttemptPlan, model: Model, result: Completion) -> Response:
         model=model.name,
         choices=(
             Choice(
-                ResponseMessage(content=result.content, tool_calls=result.tool_calls),
+                ResponseMessage(content=plan.restore(model, result.content), tool_calls=result.tool_calls),
                 finish_reason=result.finish_reason,
             ),
         ),

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .._types import Constraint, Message, Model, Request, Verdict
 from ..errors import ConfigError
@@ -463,6 +463,11 @@ class Privacy:
     phrases that mark a request sensitive (case-insensitive, whole words); ``patterns`` maps
     names to extra regexes. A request's ``classification`` overrides detection: "public" skips
     the scan, "confidential" and "restricted" are always sensitive.
+
+    ``mode="redact"`` (opt-in) lets models outside ``allowed_hosting`` serve a request whose
+    findings can be masked: they get a copy with placeholders (``[EMAIL_1]``), and the router
+    puts the values back into their answer. Allowed hosting still comes first; a request marked
+    sensitive by its classification has nothing to mask and stays restricted.
     """
 
     name = "privacy"
@@ -475,8 +480,13 @@ class Privacy:
         terms: Iterable[str] = (),
         patterns: Mapping[str, str] | None = None,
         sensitive_classifications: Iterable[str] = ("confidential", "restricted"),
+        mode: Literal["restrict", "redact"] = "restrict",
     ) -> None:
         from .._types import CLASSIFICATIONS, HOSTINGS
+
+        if mode not in ("restrict", "redact"):
+            raise ConfigError(f"must be 'restrict' or 'redact', got {mode!r}", path="privacy.mode")
+        self.mode = mode
 
         self.allowed_hosting = frozenset(allowed_hosting)
         if not self.allowed_hosting or not self.allowed_hosting <= HOSTINGS:
@@ -504,7 +514,7 @@ class Privacy:
             raise ConfigError(f"unknown {sorted(bad)}; known: {list(CLASSIFICATIONS)}", path="privacy.sensitive_classifications")
 
     def __repr__(self) -> str:
-        return f"Privacy(allowed_hosting={sorted(self.allowed_hosting)}, detectors={list(self.detectors)})"
+        return f"Privacy(allowed_hosting={sorted(self.allowed_hosting)}, detectors={list(self.detectors)}, mode={self.mode!r})"
 
     @property
     def detectors(self) -> tuple[str, ...]:
@@ -620,16 +630,28 @@ class Privacy:
                 return Verdict.keep_all(candidates, "no sensitive data found")
         allowed = ", ".join(sorted(self.allowed_hosting))
         why = f"sensitive data ({', '.join(detectors)})"
-        constraint = Constraint(
-            name="privacy",
-            reason=why,
-            hosting=self.allowed_hosting,
-            data={"detectors": tuple(detectors)},
-        )
+        data = {"detectors": tuple(detectors), "sensitive": True}
+        if self.mode == "redact" and label not in self.sensitive_classifications:
+            constraint = Constraint("privacy", why, hosting=self.allowed_hosting, data=data, redact=self._redact_fully)
+            return Verdict.ranked(
+                candidates,
+                key=lambda m: m.hosting not in self.allowed_hosting,
+                reason=f"{why}: {allowed} hosting first; others get a redacted copy",
+                constraints=(constraint,),
+                data=data,
+            )
+        constraint = Constraint(name="privacy", reason=why, hosting=self.allowed_hosting, data=data)
         return Verdict.filter(
             candidates,
             lambda m: None if m.hosting in self.allowed_hosting else f"{why} may not go to {m.hosting!r} hosting",
             f"{why}: only {allowed} hosting",
             constraints=(constraint,),
-            data={"detectors": tuple(detectors), "sensitive": True},
+            data=data,
         )
+
+    def _redact_fully(self, messages: tuple[Message, ...]) -> Redaction:
+        """``redact``, refusing (so the router fails closed) if a scan of the copy still finds anything."""
+        redaction = self.redact(messages)
+        if self.scan(redaction.messages):
+            raise ValueError("the redacted copy still holds sensitive data")
+        return redaction
