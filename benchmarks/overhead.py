@@ -29,19 +29,6 @@ from llmroute.adapters import Function, LiteLLM
 MESSAGES = [{"role": "user", "content": "Classify the sentiment: I love it"}]
 
 
-def per_call_us(fn: Callable[[], Any], n: int, repeats: int = 5) -> float:
-    """Median over ``repeats`` runs of the mean time per call, in microseconds."""
-    for _ in range(min(n, 200)):
-        fn()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        runs.append((time.perf_counter() - start) / n * 1e6)
-    return statistics.median(runs)
-
-
 def sample_us(fn: Callable[[], Any], n: int) -> tuple[float, float]:
     """Median and p99 of single-call times, in microseconds."""
     for _ in range(min(n, 200)):
@@ -61,16 +48,39 @@ def import_ms(runs: int) -> float:
     return statistics.median(values)
 
 
-def overhead(n: int) -> dict[str, float]:
+def paired_overhead_us(direct: Callable[[], Any], routed: Callable[[], Any], batch: int, rounds: int) -> tuple[float, float, float]:
+    """Median per-call time of ``direct`` and ``routed``, and the median of their paired difference.
+
+    Batches alternate, so drifts in machine load hit both sides alike.
+    """
+    for _ in range(batch):
+        direct()
+        routed()
+    d_runs, r_runs, diffs = [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(batch):
+            direct()
+        mid = time.perf_counter()
+        for _ in range(batch):
+            routed()
+        end = time.perf_counter()
+        d, r = (mid - start) / batch * 1e6, (end - mid) / batch * 1e6
+        d_runs.append(d)
+        r_runs.append(r)
+        diffs.append(r - d)
+    return statistics.median(d_runs), statistics.median(r_runs), statistics.median(diffs)
+
+
+def overhead(n: int) -> dict[str, tuple[float, float, float]]:
     import litellm
 
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float, float]] = {}
     # 1. Function adapter: the router's whole cost over a call that costs almost nothing.
     fn = Function(lambda r: "ok")
     request = build_request(MESSAGES, params={})
     router = Router([Model("m", fn)])
-    out["function direct"] = per_call_us(lambda: fn.complete(request), n)
-    out["function via llmroute"] = per_call_us(lambda: router.completion(MESSAGES), n)
+    out["llmroute, Function adapter"] = paired_overhead_us(lambda: fn.complete(request), lambda: router.completion(MESSAGES), 500, max(n // 500, 10))
 
     # 2. litellm with mock_response: the same backend call under both routers.
     adapter = LiteLLM("openai/gpt-4o-mini", api_key="sk-bench", mock_response="ok")
@@ -79,13 +89,14 @@ def overhead(n: int) -> dict[str, float]:
         model_list=[{"model_name": "gpt-4o-mini", "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-bench", "mock_response": "ok"}}],
         num_retries=0,
     )
-    m = max(n // 20, 50)
-    out["litellm direct (adapter)"] = per_call_us(lambda: adapter.complete(request), m)
-    out["litellm via llmroute"] = per_call_us(lambda: ours.completion(MESSAGES), m)
-    out["litellm.completion direct"] = per_call_us(
-        lambda: litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES, api_key="sk-bench", mock_response="ok"), m
+    rounds = max(n // 400, 10)
+    out["llmroute, litellm mock"] = paired_overhead_us(lambda: adapter.complete(request), lambda: ours.completion(MESSAGES), 20, rounds)
+    out["litellm.Router, litellm mock"] = paired_overhead_us(
+        lambda: litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES, api_key="sk-bench", mock_response="ok"),
+        lambda: theirs.completion(model="gpt-4o-mini", messages=MESSAGES),
+        20,
+        rounds,
     )
-    out["litellm via litellm.Router"] = per_call_us(lambda: theirs.completion(model="gpt-4o-mini", messages=MESSAGES), m)
     return out
 
 
@@ -144,16 +155,12 @@ def main() -> None:
     print(f"\nimport llmroute: {import_ms(5 if args.quick else 15):.1f} ms (median of fresh interpreters)")
 
     o = overhead(n)
-    print("\nper-call time (us, median of 5 runs of the mean)")
-    for k, v in o.items():
-        print(f"  {k:32s} {v:10.1f}")
-    ours_fn = o["function via llmroute"] - o["function direct"]
-    ours_ll = o["litellm via llmroute"] - o["litellm direct (adapter)"]
-    theirs = o["litellm via litellm.Router"] - o["litellm.completion direct"]
-    print(f"\nllmroute overhead, Function adapter: {ours_fn:.1f} us")
-    print(f"llmroute overhead, litellm mock:     {ours_ll:.1f} us (noisier: difference of two ~ms figures)")
-    print(f"litellm.Router overhead, same mock:  {theirs:.1f} us")
-    print(f"ratio litellm.Router / llmroute (Function-measured overhead): {theirs / ours_fn:.0f}x")
+    print("\nper-call time, us (median per call direct | routed | median paired difference = overhead)")
+    for k, (d, r, diff) in o.items():
+        print(f"  {k:32s} {d:10.1f} {r:10.1f} {diff:10.1f}")
+    ours = o["llmroute, Function adapter"][2]
+    theirs = o["litellm.Router, litellm mock"][2]
+    print(f"\nratio litellm.Router overhead / llmroute overhead (Function-measured): {theirs / ours:.0f}x")
 
     print("\nroute() with 20 models, 3 policies (us): median, p99")
     for k, (med, p99) in route_latency(n).items():

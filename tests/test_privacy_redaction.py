@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from openai_server import OpenAIServer
 
 from llmroute import Constraint, Model, NoEligibleModelError, Request, Router, StreamEvent, Verdict
 from llmroute.adapters import Function, LiteLLM
 from llmroute.errors import AllAttemptsFailedError, ConfigError, ProviderUnavailableError
 from llmroute.policies import Privacy
-from openai_server import OpenAIServer
 
 EMAIL, PHONE = "jane.doe@example.com", "+1 415 555 0134"
 MSG = [{"role": "user", "content": f"Write to {EMAIL} or call {PHONE} about Friday."}]
