@@ -22,24 +22,13 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 
+from _timing import sample_us
+
 from llmroute import Model, Price, Request, Router, Verdict
 from llmroute._request import build_request
 from llmroute.adapters import Function, LiteLLM
 
 MESSAGES = [{"role": "user", "content": "Classify the sentiment: I love it"}]
-
-
-def sample_us(fn: Callable[[], Any], n: int) -> tuple[float, float]:
-    """Median and p99 of single-call times, in microseconds."""
-    for _ in range(min(n, 200)):
-        fn()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e6)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
 def import_ms(runs: int) -> float:

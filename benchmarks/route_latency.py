@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _timing import sample_us
 
 from llmroute import Model, Price, Router
 from llmroute._request import build_request
@@ -65,18 +65,6 @@ def twenty_models() -> list[Model]:
         )
         for i in range(20)
     ]
-
-
-def sample_us(fn: Callable[[], Any], n: int) -> tuple[float, float]:
-    for _ in range(min(n // 5, 200)):
-        fn()
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e6)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
 
 
 def main() -> int:

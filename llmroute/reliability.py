@@ -199,26 +199,24 @@ class CircuitBreakers:
 
     def blocked(self, model: str) -> str | None:
         """Why ``model`` may not be called now, or None when it may."""
-        opened = self._opened_at(model)
-        if not opened:
-            return None
-        waited = self._clock() - opened
-        if waited < self.policy.cooldown_s:
-            return f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
-        if self.store.get(self._probe_key(model, opened)) >= 1:
-            return "circuit half-open: a probe request is in flight"
-        return None
+        return self._gate(model, claim=False)
 
     def acquire(self, model: str) -> str | None:
         """Like :meth:`blocked`, but claims the probe of a half-open circuit for this caller."""
+        return self._gate(model, claim=True)
+
+    def _gate(self, model: str, *, claim: bool) -> str | None:
         opened = self._opened_at(model)
         if not opened:
             return None
         waited = self._clock() - opened
         if waited < self.policy.cooldown_s:
             return f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
+        key = self._probe_key(model, opened)
+        if not claim:
+            return "circuit half-open: a probe request is in flight" if self.store.get(key) >= 1 else None
         # The probe claim expires after a cooldown, so a cancelled probe cannot wedge the model.
-        claims = self.store.incr(self._probe_key(model, opened), ttl_s=max(self.policy.cooldown_s, 1.0))
+        claims = self.store.incr(key, ttl_s=max(self.policy.cooldown_s, 1.0))
         return None if claims <= 1 else "circuit half-open: a probe request is in flight"
 
     def record(self, model: str, error: LLMRouteError | None) -> None:
