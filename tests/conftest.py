@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from openai_server import OpenAIServer
@@ -10,3 +12,19 @@ from openai_server import OpenAIServer
 def openai_server() -> Iterator[OpenAIServer]:
     with OpenAIServer() as server:
         yield server
+
+
+# The RouterBench development data sits beside the repository (../shared/data/routing), not in
+# it. Tests that need it skip with a reason where it is absent, except in CI (CI=true), where it
+# is always laid beside the clone and a missing folder is an error, not a quiet skip.
+ROUTERBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing" / "routerbench_zs"
+
+
+@pytest.fixture
+def routerbench() -> Path:
+    path = Path(os.environ.get("LLMROUTE_ROUTERBENCH", ROUTERBENCH))
+    if not path.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"RouterBench data not found at {path}")
+        pytest.skip(f"RouterBench data not found at {path} (set LLMROUTE_ROUTERBENCH)")
+    return path

@@ -102,16 +102,15 @@ def test_set_policy_param_needs_that_policy() -> None:
         set_policy_param({"models": [], "policies": [{"type": "cost"}]}, "complexity", "threshold", 0.3)
 
 
-ROUTERBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing" / "routerbench_zs"
 
 
 @pytest.mark.parametrize(("weak_tier", "end"), [("simple", 0), ("standard", 1)])
-def test_complexity_thresholds_calibrated_on_train_replay_as_calibrated(tmp_path: Path, weak_tier: str, end: int) -> None:
+def test_complexity_thresholds_calibrated_on_train_replay_as_calibrated(routerbench: Path, tmp_path: Path, weak_tier: str, end: int) -> None:
     from llmroute.eval.calibrate import policy_setting
     from llmroute.eval.dataset import load_routerbench
 
     strong, weak = "gpt-4-1106-preview", "mistralai/mixtral-8x7b-chat"
-    train = load_routerbench(ROUTERBENCH / "arc_challenge_train.csv").complete([strong, weak])
+    train = load_routerbench(routerbench / "arc_challenge_train.csv").complete([strong, weak])
     config = {
         "models": [
             {"name": strong, "tier": "complex", "adapter": {"type": "litellm", "model": "openai/gpt-4"}},

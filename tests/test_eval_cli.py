@@ -17,7 +17,6 @@ from llmroute.cli import main
 from llmroute.eval.dataset import load_dataset
 
 HERE = Path(__file__).resolve().parent
-ROUTERBENCH = HERE.parents[1] / "shared" / "data" / "routing" / "routerbench_zs"
 PNG = b"\x89PNG\r\n\x1a\n"
 LONG = "Explain, step by step, why the sky looks blue at noon and red at dusk."
 
@@ -68,8 +67,8 @@ def test_eval_writes_report_summary_and_calibrated_config(tmp_path: Path, capsys
     assert tuned["policies"][0]["threshold"] == 0.04
 
 
-def test_eval_on_a_routerbench_slice_in_a_subprocess(tmp_path: Path) -> None:
-    src = ROUTERBENCH / "arc_challenge_test.csv"
+def test_eval_on_a_routerbench_slice_in_a_subprocess(routerbench: Path, tmp_path: Path) -> None:
+    src = routerbench / "arc_challenge_test.csv"
     csv.field_size_limit(2**31 - 1)
     with src.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))[:241]

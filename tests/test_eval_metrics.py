@@ -10,8 +10,6 @@ import pytest
 from llmroute.eval import apgr, cpt, quality_curve, quantile
 from llmroute.eval.routerbench import load, pair
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "routing" / "routerbench_zs"
-
 # Four prompts: the weak model fails prompts 0 and 1, the strong one answers all. q(W)=0.5, q(S)=1.
 STRONG = [1.0, 1.0, 1.0, 1.0]
 WEAK = [0.0, 0.0, 1.0, 1.0]
@@ -67,9 +65,8 @@ def test_cost_curve_points() -> None:
     assert [(p.share, p.cost) for p in curve] == [(0.0, 0.0), (0.5, 1.0), (1.0, 2.0)]
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="RouterBench files not present")
-def test_routerbench_loader_handles_the_quirks() -> None:
-    rows = load(DATA, "arc_challenge", "test")
+def test_routerbench_loader_handles_the_quirks(routerbench: Path) -> None:
+    rows = load(routerbench, "arc_challenge", "test")
     assert len(rows) == 445
     assert len({r.key for r in rows}) == 445 and len({r.key[0] for r in rows}) < 445  # sample_id repeats
     assert all(r.parts and r.prompt for r in rows)
@@ -78,4 +75,4 @@ def test_routerbench_loader_handles_the_quirks() -> None:
     q = sum(r.scores["gpt-4-1106-preview"] or 0 for r in kept) / len(kept)
     assert q == pytest.approx(0.957, abs=0.001)  # as the folder's README states
     with pytest.raises(ValueError, match="task"):
-        load(DATA, "mmlu", "test")
+        load(routerbench, "mmlu", "test")

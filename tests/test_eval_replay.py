@@ -21,7 +21,6 @@ from llmroute.eval.dataset import (
 )
 from llmroute.eval.replay import offline_router, replay
 
-ROUTERBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "routing" / "routerbench_zs"
 LONG = "Explain, step by step, why the sky looks blue at noon and red at dusk."  # 70 chars
 
 
@@ -128,8 +127,8 @@ def test_bad_rows_name_file_and_line(tmp_path: Path, name: str, text: str, error
         load_dataset(path)
 
 
-def test_routerbench_conversion_matches_the_data_readme() -> None:
-    data = load_routerbench(ROUTERBENCH / "arc_challenge_test.csv")
+def test_routerbench_conversion_matches_the_data_readme(routerbench: Path) -> None:
+    data = load_routerbench(routerbench / "arc_challenge_test.csv")
     assert len(data) == 445 and len(data.models) == 11
     assert len({e.id for e in data}) == len(data)
     # The README quotes: gpt-4 0.957 at $5.07e-3 a call, mixtral 0.863 at $3.0e-4.
@@ -138,7 +137,7 @@ def test_routerbench_conversion_matches_the_data_readme() -> None:
     gpt4 = [e.outcomes["gpt-4-1106-preview"].cost or 0 for e in data if "gpt-4-1106-preview" in e.outcomes]
     assert sum(gpt4) / len(gpt4) == pytest.approx(5.07e-3, rel=0.02)
     with pytest.raises(DatasetError, match=r"named \{task\}_\{split\}\.csv"):
-        load_routerbench(ROUTERBENCH / "LICENSE")
+        load_routerbench(routerbench / "LICENSE")
 
 
 def curve_dataset() -> Dataset:
@@ -163,8 +162,8 @@ def test_oracle_and_inverted_router_apgr_by_hand() -> None:
     assert inverted.apgr == pytest.approx(-0.375)
 
 
-def test_random_baseline_is_about_half_on_routerbench() -> None:
-    data = load_routerbench(ROUTERBENCH / "arc_challenge_test.csv").complete(["gpt-4-1106-preview", "mistralai/mistral-7b-chat"])
+def test_random_baseline_is_about_half_on_routerbench(routerbench: Path) -> None:
+    data = load_routerbench(routerbench / "arc_challenge_test.csv").complete(["gpt-4-1106-preview", "mistralai/mistral-7b-chat"])
     values = [random_curve(data, "gpt-4-1106-preview", "mistralai/mistral-7b-chat", seed=s).apgr for s in range(5)]
     assert 0.4 < sum(values) / len(values) < 0.6
     oracle = oracle_curve(data, "gpt-4-1106-preview", "mistralai/mistral-7b-chat")

@@ -132,8 +132,15 @@ def _litellm_loaded() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
+    # litellm's own handlers print to the terminal: keep its DEBUG records for caplog only
+    handlers = [(h, h.level) for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy") for h in logging.getLogger(name).handlers]
+    for handler, _ in handlers:
+        handler.setLevel(logging.WARNING)
+    yield
+    for handler, level in handlers:
+        handler.setLevel(level)
 
 
 @pytest.mark.parametrize("mode", MODES)
