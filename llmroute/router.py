@@ -356,6 +356,9 @@ class _StreamState:
             self.usage = event.usage
         if event.finish_reason is not None:
             self.finish_reason = event.finish_reason
+        remaining = self.plan.remaining_s()
+        if remaining is not None and remaining <= 0:  # a stream that trickles on past the deadline
+            raise ProviderTimeoutError("request deadline reached while streaming")
         text = event.text if self.restoring is None else self.restoring.feed(event.text)
         return self._chunk(text) if text else None
 

@@ -285,6 +285,21 @@ def test_request_deadline_bounds_a_slow_model(servers: Servers, mode: str) -> No
     assert servers.flaky.requests == 1
 
 
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_deadline_cuts_a_stream_that_trickles_on(openai_server: OpenAIServer, mode: str) -> None:
+    # Every chunk arrives well within the read timeout, but the whole stream takes ~4 s.
+    openai_server.reply = lambda body: " ".join(f"w{i}" for i in range(20))
+    openai_server.chunk_delay_s = 0.2
+    adapter = LiteLLM("openai/slow", api_base=openai_server.base_url, api_key=KEY, timeout=30)
+    router = Router([Model("slow", adapter, hosting="self_hosted")], retry=RetryPolicy(deadline_s=0.7))
+    started = time.perf_counter()
+    with pytest.raises(StreamInterruptedError) as info:
+        call(router, mode)
+    assert time.perf_counter() - started < 2.0
+    assert info.value.partial.startswith("w0") and "w19" not in info.value.partial
+    assert isinstance(info.value.__cause__, ProviderTimeoutError)
+
+
 @pytest.mark.parametrize("mode", ["async", "astream"])
 def test_cancelling_the_task_cancels_the_attempt(servers: Servers, mode: str) -> None:
     servers.flaky.always = Fault("hang", hang_s=10)
