@@ -584,7 +584,7 @@ def print_spans(stream: TextIO | None = None) -> Any:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     except ImportError:
-        print("tracing output needs the OpenTelemetry SDK: pip install opentelemetry-sdk", file=out)
+        print("tracing output needs the OpenTelemetry SDK: pip install 'llmroute[trace]' (or opentelemetry-sdk)", file=out)
         return None
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(_TreePrinter(out)))  # type: ignore[arg-type]

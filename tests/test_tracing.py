@@ -471,7 +471,7 @@ def test_print_spans_without_sdk_says_what_to_install(monkeypatch: pytest.Monkey
     monkeypatch.setattr(builtins, "__import__", no_sdk)
     out = io.StringIO()
     assert print_spans(out) is None
-    assert "pip install opentelemetry-sdk" in out.getvalue()
+    assert "pip install 'llmroute[trace]'" in out.getvalue()
 
 
 # -- real local model -------------------------------------------------------------------------
