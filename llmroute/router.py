@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._plan import AttemptPlan, PlanSettings, decide
 from ._request import build_request
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from .state import StateStore
 
 __all__ = ["Router"]
+
+_S = TypeVar("_S", Iterator[StreamChunk], AsyncIterator[StreamChunk])
 
 
 class Router:
@@ -256,7 +259,7 @@ class Router:
         it raises StreamInterruptedError carrying the partial text.
         """
         plan, call = self._start(messages, kw, stream=True)
-        return traced_stream(call, self._stream(plan, call))
+        return self._settle_when_dropped(traced_stream(call, self._stream(plan, call)), plan, call)
 
     def _stream(self, plan: AttemptPlan, call: CallTrace | None = None) -> Iterator[StreamChunk]:
         chunk_id = _new_id()
@@ -290,7 +293,17 @@ class Router:
     def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
         """The async twin of :meth:`stream`."""
         plan, call = self._start(messages, kw, stream=True)
-        return traced_astream(call, self._astream(plan, call))
+        return self._settle_when_dropped(traced_astream(call, self._astream(plan, call)), plan, call)
+
+    def _settle_when_dropped(self, stream: _S, plan: AttemptPlan, call: CallTrace) -> _S:
+        """A stream dropped unfinished (never iterated, or closed early) still ends its trace and
+        audit record and gives back its budget reservation, when it is collected."""
+        weakref.finalize(stream, self._settle, plan.request, call)
+        return stream
+
+    def _settle(self, request: Request, call: CallTrace) -> None:
+        call.end(GeneratorExit())  # no-op for a stream that already ended
+        self._release(request)  # likewise: a recorded call already released it
 
     async def _astream(self, plan: AttemptPlan, call: CallTrace | None = None) -> AsyncIterator[StreamChunk]:
         chunk_id = _new_id()

@@ -510,3 +510,27 @@ def test_demo_trace_prints_the_spans() -> None:
     assert "llmroute.route  [internal" in out.stdout
     assert "  chat smollm2-135m-local  [internal" in out.stdout
     assert "gen_ai.provider.name = llama.cpp" in out.stdout
+
+
+def test_stream_never_iterated_still_ends_its_span_and_budget(otel: Otel) -> None:
+    import gc
+
+    from llmroute._request import build_request
+    from llmroute.policies import Cost
+
+    cost = Cost(budgets=[{"limit": 1.0, "window": "day"}])
+    probe = build_request(MSG, params={})
+
+    def left() -> float:
+        found = cost.remaining(probe)
+        assert found is not None
+        return found[0]
+
+    router = otel.router([Model("a", ok("one two"), price=Price(1.0, 1.0))], [cost])
+    chunks = router.stream(MSG)  # decided, with budget reserved, and never iterated
+    assert left() < 1.0 and "llmroute.route" not in otel.by_name()
+    del chunks
+    gc.collect()
+    root = otel.by_name()["llmroute.route"][0]
+    assert root.attributes["error.type"] == "cancelled"
+    assert left() == 1.0  # the reservation went back when the stream was dropped
