@@ -121,9 +121,14 @@ def decide(
     ranked: list[Model] = []
     if not constraints:
         ranked = list(candidates)
+    priced = any(c.max_cost is not None for c in constraints)  # else no constraint reads the cost
     for model in candidates if constraints else ():
-        cost = estimated_cost(request, model, settings)
-        violation = next((w for c in constraints if (w := c.violation(model, cost))), None)
+        cost = estimated_cost(request, model, settings) if priced else 0.0
+        violation = None
+        for c in constraints:
+            violation = c.violation(model, cost)
+            if violation is not None:
+                break
         if violation is None:
             ranked.append(model)
         else:
