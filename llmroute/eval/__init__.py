@@ -1,7 +1,62 @@
-"""Offline evaluation of routing quality: RouteLLM's metrics and a RouterBench loader."""
+"""Offline evaluation of routing: datasets of per-model outcomes, replay, curves, calibration.
+
+RouteLLM's metrics are imported here; the rest loads on first use. ``replay`` itself is
+``llmroute.eval.replay.replay``: a package attribute of that name would shadow the module.
+See docs/evaluation.md.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .metrics import CurvePoint, apgr, cpt, quality_curve, quantile
 
-__all__ = ["CurvePoint", "apgr", "cpt", "quality_curve", "quantile"]
+if TYPE_CHECKING:
+    from .calibrate import BudgetTarget, QualityTarget, calibrate_dataset, write_config
+    from .dataset import Dataset, load_dataset, load_routerbench, save_dataset
+    from .online import run_online
+    from .replay import offline_router
+    from .report import write_report
+
+_LAZY = {
+    "BudgetTarget": ".calibrate",
+    "Dataset": ".dataset",
+    "QualityTarget": ".calibrate",
+    "calibrate_dataset": ".calibrate",
+    "load_dataset": ".dataset",
+    "load_routerbench": ".dataset",
+    "offline_router": ".replay",
+    "run_online": ".online",
+    "save_dataset": ".dataset",
+    "write_config": ".calibrate",
+    "write_report": ".report",
+}
+
+__all__ = [
+    "BudgetTarget",
+    "CurvePoint",
+    "Dataset",
+    "QualityTarget",
+    "apgr",
+    "calibrate_dataset",
+    "cpt",
+    "load_dataset",
+    "load_routerbench",
+    "offline_router",
+    "quality_curve",
+    "quantile",
+    "run_online",
+    "save_dataset",
+    "write_config",
+    "write_report",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmroute.eval' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
