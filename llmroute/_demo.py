@@ -122,9 +122,9 @@ def run_prompts(router: Any, prompts: Sequence[DemoPrompt], on_outcome: Callable
         params = {"temperature": 0, "max_tokens": prompt.max_tokens}
         started = time.perf_counter()
         try:
-            outcome.decision = router.route(messages, **params)
             response = router.completion(messages, **params)
         except LLMRouteError as exc:
+            outcome.decision = getattr(exc, "decision", None)  # set when attempts were made
             outcome.error = f"{type(exc).__name__}: {exc}"
             outcome.attempts = [(a.model, type(a.error).__name__ if a.error else None) for a in getattr(exc, "attempts", ())]
         else:

@@ -352,4 +352,4 @@ class AttemptPlan:
             )
         names = ", ".join(a.model for a in self.attempts)
         why = f"; deadline of {self.retry.deadline_s:g} s reached" if self._deadline_hit else ""
-        return AllAttemptsFailedError(f"all {len(errors)} attempts failed ({names}){why}", errors, self.attempts)
+        return AllAttemptsFailedError(f"all {len(errors)} attempts failed ({names}){why}", errors, self.attempts, self.decision)

@@ -34,7 +34,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
     from exceptiongroup import ExceptionGroup
 
 if TYPE_CHECKING:
-    from ._types import Attempt, Verdict
+    from ._types import Attempt, Decision, Verdict
 
 __all__ = [
     "AllAttemptsFailedError",
@@ -179,21 +179,32 @@ class StreamInterruptedError(LLMRouteError):
 
 
 class AllAttemptsFailedError(ExceptionGroup, LLMRouteError):  # type: ignore[misc]
-    """Every attempt failed. ``exceptions`` holds one error per attempt, ``attempts`` the log."""
+    """Every attempt failed. ``exceptions`` holds one error per attempt, ``attempts`` the log,
+    ``decision`` the routing Decision they followed."""
 
     attempts: tuple[Attempt, ...]
+    decision: Decision | None
 
     def __new__(
-        cls, message: str, exceptions: Sequence[Exception], attempts: Sequence[Attempt] = ()
+        cls,
+        message: str,
+        exceptions: Sequence[Exception],
+        attempts: Sequence[Attempt] = (),
+        decision: Decision | None = None,
     ) -> AllAttemptsFailedError:
         self = super().__new__(cls, message, list(exceptions))
         self.attempts = tuple(attempts)
+        self.decision = decision
         return self
 
     def __init__(
-        self, message: str, exceptions: Sequence[Exception], attempts: Sequence[Attempt] = ()
+        self,
+        message: str,
+        exceptions: Sequence[Exception],
+        attempts: Sequence[Attempt] = (),
+        decision: Decision | None = None,
     ) -> None:
         super().__init__(message, list(exceptions))
 
     def derive(self, excs: Sequence[Exception]) -> AllAttemptsFailedError:
-        return AllAttemptsFailedError(self.message, excs, self.attempts)
+        return AllAttemptsFailedError(self.message, excs, self.attempts, self.decision)

@@ -107,6 +107,7 @@ def test_all_attempts_failed_is_an_exception_group() -> None:
     assert all(a.elapsed_s >= 0 for a in group.attempts)
     matched, _rest = group.split(RateLimitError)
     assert matched is not None and isinstance(matched, AllAttemptsFailedError)
+    assert group.decision is not None and group.decision.model == "hosted" and matched.decision is group.decision
 
 
 def test_bad_request_and_content_filter_do_not_fall_back() -> None:
