@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from .errors import LLMRouteError
+
+if TYPE_CHECKING:
+    from ._types import Decision
+    from .router import Router
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classification", choices=["public", "internal", "confidential", "restricted"])
     parser.add_argument("--max-tokens", type=int, dest="max_tokens")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    parser.add_argument("--explain", action="store_true", help="print every model's fate as a table: rank, or which policy dropped it and why")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,8 +47,33 @@ def run(args: argparse.Namespace) -> int:
             "estimated_cost": decision.estimated_cost,
             "skipped_for_missing_keys": skipped,
         }, indent=2))
+    elif args.explain:
+        print(explain_table(router, decision))
+        for name, env in skipped.items():
+            print(f"skipped {name}: {env} is not set")
     else:
         print(decision.explain())
         for name, env in skipped.items():
             print(f"skipped {name}: {env} is not set")
     return 0
+
+
+def explain_table(router: Router, decision: Decision) -> str:
+    """One row per model: its rank among the candidates, or who dropped it and why."""
+    rows = [("model", "hosting", "tier", "est. cost", "verdict")]
+    rank = {name: i for i, name in enumerate(decision.candidates)}
+    for model in router.models:
+        if model.name in rank:
+            i = rank[model.name]
+            verdict = "chosen" if i == 0 else f"fallback {i}"
+        else:
+            verdict = "dropped: " + decision.dropped.get(model.name, "not considered")
+        cost = model.price.cost(decision.estimated_input_tokens, decision.estimated_output_tokens)
+        rows.append((model.name, model.hosting, model.tier or "-", f"${cost:.6f}", verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4] for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append("")
+    lines += [f"{v.policy}: {v.reason}" for v in decision.verdicts if v.reason]
+    lines += [f"constraint {c.name}: {c.reason}" for c in decision.constraints]
+    return "\n".join(lines)

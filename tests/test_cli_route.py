@@ -42,3 +42,15 @@ def test_route_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "route" in capsys.readouterr().out
+
+
+def test_route_explain_prints_a_table_of_every_model(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMROUTE_CLI_TEST_KEY", "sk-cli-test")
+    path = tmp_path / "router.yaml"
+    path.write_text(CONFIG + "policies: [{type: privacy}]\n")
+    assert main(["route", "--config", str(path), "--explain", "mail bob@example.com today"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:4]}
+    assert rows["self"].rstrip().endswith("chosen")
+    assert "dropped: privacy: sensitive data (email)" in rows["hosted"]
+    assert "constraint privacy: sensitive data (email)" in out and "bob@example.com" not in out.replace("mail bob@example.com today", "")
