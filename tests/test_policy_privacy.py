@@ -271,3 +271,37 @@ def test_opt_in_redaction_round_trip_through_a_hosted_model() -> None:
     assert SSN not in seen[0] and "bo@corp.io" not in seen[0]
     assert red.restore(response.content) == f"Sent to bo@corp.io; {SSN} noted; will ring +44 20 7946 0958."
     assert messages[0]["content"].startswith("Email bo@corp.io")  # the caller's messages are untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Ship it to 1600 Pennsylvania Avenue please", "1600 Pennsylvania Avenue"),
+        ("I live at 42 Elm St. now", "42 Elm St."),
+        ("Flat at 12-14 High Street", "12-14 High Street"),
+        ("Meine Adresse ist Hauptstraße 5, Berlin", "Hauptstraße 5"),
+        ("Wohnung: Bergweg 7a", "Bergweg 7a"),
+        ("Holmes lived at 221B Baker Street, London", "221B Baker Street"),
+    ],
+)
+def test_street_addresses_are_found_from_their_house_number(text: str, found: str) -> None:
+    hits = [f for f in Privacy().scan(user(text)) if f.detector == "street_address"]
+    assert [text[f.start : f.end] for f in hits] == [found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I walked 5 miles down Main Street", "Route 66 to Santa Monica", "The 3 Musketeers Drive-In", "Chapter 2: the long road ahead"],
+)
+def test_address_lookalikes_are_not_addresses(text: str) -> None:
+    assert "street_address" not in [f.detector for f in Privacy().scan(user(text))]
+
+
+def test_addresses_can_be_switched_off_and_redacted() -> None:
+    text = "Send it to 42 Elm Street, Austin, TX 78701."
+    assert [f.detector for f in Privacy().scan(user(text))] == ["street_address", "postcode"]
+    quiet = Privacy(detectors=[d for d in Privacy().detectors if d not in ("street_address", "postcode")])
+    assert quiet.scan(user(text)) == []
+    red = Privacy().redact(user(text))
+    assert red.messages[0]["content"] == "Send it to [STREET_ADDRESS_1], Austin[POSTCODE_1]."
+    assert red.restore(red.messages[0]["content"]) == text

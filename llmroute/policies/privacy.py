@@ -231,6 +231,46 @@ class _Email:
             at = text.find("@", at + 1)
 
 
+# Postal addresses, found from their house number: the digit-run pass that the numeric detectors
+# share hands each short run of digits here, so addresses cost no extra pass over the text.
+# Address-shaped text counts even when it may be fictional: the policy fails closed.
+_STREET_AFTER_NUMBER = re.compile(
+    r"[A-Za-z]?,?[ \t]{1,4}(?:[A-Z][A-Za-z'.\-]{0,30}[ \t]{1,4}){1,4}?"
+    r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Place|Terrace|Square|Close|Crescent|Parkway|"
+    r"Highway|Way|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy)\.?(?![\w\-])"
+)
+_GERMAN_TYPES = ("straße", "strasse", "str.", "gasse", "allee", "platz", "damm", "weg")
+_GERMAN_BEFORE_NUMBER = re.compile(
+    r"(?<![\w\-])[A-ZÄÖÜ][a-zäöüß\-]{0,30}(?:straße|strasse|str\.|gasse|allee|platz|damm|weg)[ \t]{1,4}$"
+)
+_CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
+
+
+@dataclass(frozen=True)
+class _StreetAddress:
+    """``42 Elm Street``, ``350 Fifth Ave.``, ``Hauptstraße 5``: checked around one house number."""
+
+    name: str = "street_address"
+
+    def at(self, text: str, start: int, end: int) -> Span | None:
+        """The address around the digits ``text[start:end]``, if they are its house number."""
+        if start and (text[start - 1].isalnum() or text[start - 1] == "-"):
+            return None
+        n = len(text)
+        if end < n and (text[end] in " \t," or text[end].isalpha()):
+            street = _STREET_AFTER_NUMBER.match(text, end)
+            if street is not None:
+                return start, street.end()
+        gap = start
+        while gap > 0 and start - gap < 4 and text[gap - 1] in " \t":
+            gap -= 1
+        if gap < start and text.endswith(_GERMAN_TYPES, 0, gap):  # cheap test before the regex
+            name = _GERMAN_BEFORE_NUMBER.search(text, max(0, start - 48), start)
+            if name is not None and (end >= n or not text[end].isalnum() or text[end].islower()):
+                return name.start(), end + (1 if end < n and text[end].islower() else 0)
+        return None
+
+
 _HEXCOLON = frozenset("0123456789abcdefABCDEF:")
 _IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
 
@@ -271,7 +311,7 @@ class _Within:
 
 _IBAN_HEAD = re.compile(r"[A-Z]{2}[0-9]{2} ?$")  # digits after an IBAN's country and check digits are not a card
 _NOT_DIGIT = str.maketrans("", "", "0123456789")
-_DIGIT_RUN = re.compile(r"[0-9][0-9 \-.()/]{4,}[0-9]")
+_DIGIT_RUN = re.compile(r"[0-9](?:[0-9 \-.()/]*[0-9])?")  # runs of 6+ chars feed the numeric detectors
 _UPPER_START = re.compile(r"[A-Z][A-Z] ?[0-9]")
 _NB_L = r"(?<![\w.+\-/])"
 _NB_R = r"(?![\w\-/]|\.[0-9])"
@@ -329,9 +369,13 @@ _NUMERIC: tuple[_Within, ...] = (
 
 @dataclass(frozen=True)
 class _DigitRuns:
-    """One pass over the text for runs of digits; each numeric detector looks only there."""
+    """One pass over the text for runs of digits; each numeric detector looks only there.
+
+    ``short`` detectors (street addresses) see the runs of under 6 characters (house numbers).
+    """
 
     members: tuple[_Within, ...]
+    short: tuple[_StreetAddress, ...] = ()
 
     def find_all(self, text: str) -> Iterator[tuple[str, Span]]:
         n = len(text)
@@ -340,6 +384,12 @@ class _DigitRuns:
         done = 0
         for run in _DIGIT_RUN.finditer(text):
             start, end = run.span()
+            if end - start < 6:  # too short for a numeric detector; maybe a house number
+                for short in self.short:
+                    span = short.at(text, start, end)
+                    if span is not None:
+                        yield short.name, span
+                continue
             if start and text[start - 1] in "+(":
                 start -= 1
             stop = min(end + 1, n)
@@ -425,13 +475,21 @@ _SIMPLE: tuple[Any, ...] = (
     _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
     _Rx("password", re.compile(r"token" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
     _Ipv6(),
+    _Rx(  # "Austin, TX 78701": anchored on the comma, so it costs no full scan of the text
+        "postcode",
+        re.compile(r",[ \t]{1,4}[A-Z]{2}[ \t]{1,4}\d{5}(?:-\d{4})?(?![\w\-])"),
+        lambda m: _CITY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is not None,
+        left=None,
+        triggered=False,
+    ),
 )
 # Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
 _TRIGGER = re.compile(r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token")
 _SHORT = 2000
 
 _NAMES: list[str] = []
-for _d in (*_SIMPLE, *_NUMERIC):
+_SHORT_RUNS = (_StreetAddress(),)
+for _d in (*_SIMPLE, *_NUMERIC, *_SHORT_RUNS):
     if _d.name not in _NAMES:
         _NAMES.append(_d.name)
 DETECTORS: tuple[str, ...] = tuple(_NAMES)  # the built-in detector names
@@ -507,7 +565,8 @@ class Privacy:
                 raise ConfigError(f"invalid regex: {exc}", path=f"privacy.patterns.{key}") from None
         self._simple = tuple(simple)
         numeric = tuple(d for d in _NUMERIC if d.name in wanted)
-        self._runs = (_DigitRuns(numeric),) if numeric else ()
+        short = tuple(d for d in _SHORT_RUNS if d.name in wanted)
+        self._runs = (_DigitRuns(numeric, short),) if numeric or short else ()
         self.sensitive_classifications = frozenset(sensitive_classifications)
         bad = self.sensitive_classifications - set(CLASSIFICATIONS)
         if bad:
@@ -519,7 +578,9 @@ class Privacy:
     @property
     def detectors(self) -> tuple[str, ...]:
         """The names of the detectors this policy runs."""
-        names = [d.name for d in self._simple] + [m.name for r in self._runs for m in r.members]
+        names = [d.name for d in self._simple]
+        for runs in self._runs:
+            names += [m.name for m in runs.members] + [m.name for m in runs.short]
         return tuple(dict.fromkeys(names))
 
     def scan_text(self, text: str, message: int = 0, part: int | None = None, field: str = "content") -> list[Finding]:
