@@ -295,16 +295,6 @@ class Router:
         plan, call = self._start(messages, kw, stream=True)
         return self._settle_when_dropped(traced_astream(call, self._astream(plan, call)), plan, call)
 
-    def _settle_when_dropped(self, stream: _S, plan: AttemptPlan, call: CallTrace) -> _S:
-        """A stream dropped unfinished (never iterated, or closed early) still ends its trace and
-        audit record and gives back its budget reservation, when it is collected."""
-        weakref.finalize(stream, self._settle, plan.request, call)
-        return stream
-
-    def _settle(self, request: Request, call: CallTrace) -> None:
-        call.end(GeneratorExit())  # no-op for a stream that already ended
-        self._release(request)  # likewise: a recorded call already released it
-
     async def _astream(self, plan: AttemptPlan, call: CallTrace | None = None) -> AsyncIterator[StreamChunk]:
         chunk_id = _new_id()
         while (step := plan.next()) is not None:
@@ -333,6 +323,16 @@ class Router:
             return
         self._release(plan.request)
         raise plan.exhausted()
+
+    def _settle_when_dropped(self, stream: _S, plan: AttemptPlan, call: CallTrace) -> _S:
+        """A stream dropped unfinished (never iterated, or closed early) still ends its trace and
+        audit record and gives back its budget reservation, when it is collected."""
+        weakref.finalize(stream, self._settle, plan.request, call)
+        return stream
+
+    def _settle(self, request: Request, call: CallTrace) -> None:
+        call.end(GeneratorExit())  # no-op for a stream that already ended
+        self._release(request)  # likewise: a recorded call already released it
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
