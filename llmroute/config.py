@@ -115,8 +115,12 @@ class AdapterConfig(BaseModel):
 
 
 class ModelConfig(_Strict):
+    """One model. ``catalog: <id>`` fills every field not given here from the built-in catalog
+    (llmroute.catalog), and without an ``adapter`` calls the entry's litellm id."""
+
     name: str = Field(min_length=1)
-    adapter: AdapterConfig
+    catalog: str | None = None
+    adapter: AdapterConfig | None = None
     hosting: Literal["local", "self_hosted", "api"] = "api"
     price: PriceConfig = PriceConfig()
     context_window: int | None = Field(default=None, gt=0)
@@ -128,11 +132,31 @@ class ModelConfig(_Strict):
     open_weights: bool | None = None
     metadata: dict[str, Any] = {}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_catalog(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "name" not in data and isinstance(data.get("catalog"), str):
+            return {**data, "name": data["catalog"]}
+        return data
+
+    @model_validator(mode="after")
+    def _adapter_or_catalog(self) -> ModelConfig:
+        if self.adapter is None and self.catalog is None:
+            raise ValueError("give an adapter, or a catalog entry whose litellm id is called")
+        return self
+
+    def key_missing(self) -> bool:
+        return self.adapter is not None and self.adapter.key_missing()
+
     def build(self, path: str, adapter: Any = None) -> Model:
         """The Model; ``adapter`` replaces the configured one (offline replay builds none)."""
+        if adapter is None and self.adapter is not None:
+            adapter = self.adapter.build(f"{path}.adapter")
+        if self.catalog is not None:
+            return self._from_catalog(path, adapter)
         return Model(
             name=self.name,
-            adapter=self.adapter.build(f"{path}.adapter") if adapter is None else adapter,
+            adapter=adapter,
             hosting=self.hosting,
             price=self.price.build(),
             context_window=self.context_window,
@@ -143,6 +167,25 @@ class ModelConfig(_Strict):
             license=self.license,
             open_weights=self.open_weights,
             metadata=dict(self.metadata),
+        )
+
+    def _from_catalog(self, path: str, adapter: Any) -> Model:
+        from .catalog import get
+
+        try:
+            entry = get(self.catalog or "")
+        except ConfigError as exc:
+            raise ConfigError(str(exc).removeprefix("catalog: "), path=f"{path}.catalog") from None
+        given = self.model_fields_set - {"name", "catalog", "adapter", "hosting", "price"}
+        overrides: dict[str, Any] = {field: getattr(self, field) for field in given}
+        if "capabilities" in overrides:
+            overrides["capabilities"] = frozenset(self.capabilities)
+        return entry.to_model(
+            adapter,
+            name=self.name,
+            hosting=self.hosting if "hosting" in self.model_fields_set else None,
+            price=self.price.build() if "price" in self.model_fields_set else None,
+            **overrides,
         )
 
 
@@ -192,7 +235,7 @@ class RouterConfig(_Strict):
 
     def missing_keys(self) -> dict[str, str]:
         """Models whose API key variable is unset: name -> variable."""
-        return {m.name: m.adapter.api_key_env or "" for m in self.models if m.adapter.key_missing()}
+        return {m.name: (m.adapter.api_key_env if m.adapter else None) or "" for m in self.models if m.key_missing()}
 
     def build(self, *, skip_missing_keys: bool = False, **router_kw: Any) -> Router:
         """The Router; with ``skip_missing_keys`` models whose key is unset are left out."""
@@ -201,7 +244,7 @@ class RouterConfig(_Strict):
         models = [
             m.build(f"models[{i}]")
             for i, m in enumerate(self.models)
-            if not (skip_missing_keys and m.adapter.key_missing())
+            if not (skip_missing_keys and m.key_missing())
         ]
         if not models:
             raise ConfigError("no model left: every model's API key variable is unset", path="models")

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from openai_server import OpenAIServer
 
-from llmroute import ConfigError, Request, Router, Verdict
+from llmroute import ConfigError, Price, Request, Router, Verdict
 from llmroute.adapters import LiteLLM
 from llmroute.config import load_config
 
@@ -131,3 +132,27 @@ def test_retry_and_breaker_settings_errors_name_their_place() -> None:
         Router.from_config(base | {"router": {"breaker": {"nope": 1}}})
     router = Router.from_config(base | {"router": {"breaker": False, "retry": {"attempts_per_model": 3}}})
     assert router.breakers is None
+
+
+def test_models_from_the_catalog(openai_server: OpenAIServer) -> None:
+    router = Router.from_config({
+        "models": [
+            {"catalog": "gpt-4o-mini", "tier": "standard", "adapter": {"type": "litellm", "model": "openai/gpt-4o-mini", "api_base": openai_server.base_url, "api_key": "sk-test"}},
+            {"catalog": "llama-3-70b", "hosting": "self_hosted", "adapter": {"type": "function", "fn": echo}, "price": {"usd_per_hour": 4.0, "tokens_per_second": 1000}},
+            {"name": "mini-default", "catalog": "gpt-4o-mini"},
+        ]
+    })
+    mini, llama, default = router.models
+    assert (mini.name, mini.hosting, mini.tier, mini.context_window, mini.license) == ("gpt-4o-mini", "api", "standard", 128_000, "proprietary")
+    assert mini.price == Price(0.15, 0.60) and mini.metadata["catalog_id"] == "gpt-4o-mini"
+    assert llama.hosting == "self_hosted" and llama.open_weights and llama.price.output == pytest.approx(4.0 / 3600 / 1000 * 1e6)
+    assert isinstance(default.adapter, LiteLLM) and default.adapter.model == "openai/gpt-4o-mini"
+    resp = router.completion([{"role": "user", "content": "hi"}], model="gpt-4o-mini")
+    assert resp.content == "echo: hi" and resp.cost == pytest.approx(Price(0.15, 0.60).cost(resp.usage.prompt_tokens, resp.usage.completion_tokens))
+
+
+def test_catalog_errors_name_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"models\[0\]\.catalog: unknown model 'gpt-9'"):
+        Router.from_config({"models": [{"catalog": "gpt-9"}]})
+    with pytest.raises(ConfigError, match=r"models\[0\]: give an adapter, or a catalog entry"):
+        Router.from_config({"models": [{"name": "x"}]})
