@@ -261,12 +261,12 @@ class Router:
         plan, call = self._start(messages, kw, stream=True)
         return self._settle_when_dropped(traced_stream(call, self._stream(plan, call)), plan, call)
 
-    def _stream(self, plan: AttemptPlan, call: CallTrace | None = None) -> Iterator[StreamChunk]:
+    def _stream(self, plan: AttemptPlan, call: CallTrace) -> Iterator[StreamChunk]:
         chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
                 time.sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step) if call is not None else None)
+            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step))
             events = step.model.adapter.stream(plan.request_for(step))
             try:
                 for event in events:
@@ -295,12 +295,12 @@ class Router:
         plan, call = self._start(messages, kw, stream=True)
         return self._settle_when_dropped(traced_astream(call, self._astream(plan, call)), plan, call)
 
-    async def _astream(self, plan: AttemptPlan, call: CallTrace | None = None) -> AsyncIterator[StreamChunk]:
+    async def _astream(self, plan: AttemptPlan, call: CallTrace) -> AsyncIterator[StreamChunk]:
         chunk_id = _new_id()
         while (step := plan.next()) is not None:
             if step.delay_s:
                 await _sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step) if call is not None else None)
+            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step))
             events = step.model.adapter.astream(plan.request_for(step))
             try:
                 async for event in events:
@@ -350,7 +350,7 @@ class Router:
 class _StreamState:
     """What one streamed attempt has delivered so far; shared by both stream loops."""
 
-    def __init__(self, plan: AttemptPlan, model: Model, chunk_id: str, attempt: AttemptTrace | None = None) -> None:
+    def __init__(self, plan: AttemptPlan, model: Model, chunk_id: str, attempt: AttemptTrace) -> None:
         self.plan = plan
         self.attempt = attempt
         self.model = model
@@ -363,8 +363,7 @@ class _StreamState:
         self.restoring = _Restoring(restore) if restore is not None else None
 
     def add(self, event: Any) -> StreamChunk | None:
-        if self.attempt is not None:
-            self.attempt.saw(event)
+        self.attempt.saw(event)
         if event.usage is not None:
             self.usage = event.usage
         if event.finish_reason is not None:
@@ -392,8 +391,7 @@ class _StreamState:
 
     def fail(self, exc: LLMRouteError) -> None:
         self.plan.failed(self.model, exc, time.perf_counter() - self.started)
-        if self.attempt is not None:
-            self.attempt.failed(exc)
+        self.attempt.failed(exc)
         if self.parts:
             raise StreamInterruptedError(
                 f"stream from {self.model.name!r} failed after {len(self.parts)} chunks: {type(exc).__name__}",
@@ -404,8 +402,7 @@ class _StreamState:
     def finish(self) -> StreamChunk:
         usage = self.usage or Usage(self.plan.request.input_tokens, estimate_tokens("".join(self.parts)))
         self.plan.succeeded(self.model, time.perf_counter() - self.started, usage)
-        if self.attempt is not None:
-            self.attempt.streamed(usage, self.finish_reason, "".join(self.parts))
+        self.attempt.streamed(usage, self.finish_reason, "".join(self.parts))
         return StreamChunk(
             id=self.chunk_id,
             model=self.model.name,

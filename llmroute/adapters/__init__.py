@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from .base import Adapter, SyncAdapter
 from .litellm import LiteLLM
 from .testing import Function
@@ -14,9 +15,5 @@ if TYPE_CHECKING:
 __all__ = ["Adapter", "Function", "LiteLLM", "LlamaCpp", "SyncAdapter"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "LlamaCpp":  # its module is light, but keep llama_cpp's own import lazy too
-        from .llamacpp import LlamaCpp
-
-        return LlamaCpp
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# LlamaCpp's module is light, but loading it on first use keeps llama_cpp's own import lazy too.
+__getattr__ = lazy_attributes(__name__, {"LlamaCpp": ".llamacpp"}, globals())
