@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._types import CLASSIFICATIONS, Request
+from ._validate import number_problem
 from .errors import InvalidRequestError
 
 __all__ = ["build_request"]
@@ -20,21 +21,17 @@ PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 def _number(lo: float, hi: float) -> Any:
     def check(value: Any) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            return f"must be a number in [{lo}, {hi}]"
-        return None
+        return number_problem(value, minimum=lo, maximum=hi)
 
     return check
 
 
 def _positive_int(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        return "must be a positive integer"
-    return None
+    return number_problem(value, minimum=0, exclusive_minimum=True, integer=True)
 
 
 def _int(value: Any) -> str | None:
-    return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+    return number_problem(value, integer=True)
 
 
 def _stop(value: Any) -> str | None:
@@ -58,9 +55,7 @@ def _any(value: Any) -> str | None:
 
 
 def _positive_number(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        return "must be a number > 0"
-    return None
+    return number_problem(value, minimum=0, exclusive_minimum=True, finite=False)  # inf: no timeout
 
 
 def _one(value: Any) -> str | None:

@@ -8,13 +8,13 @@ so tests never sleep. tenacity supplies the wait strategies and loads on the fir
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._validate import number
 from .errors import ConfigError, LLMRouteError, ProviderError, RateLimitError
 
 if TYPE_CHECKING:
@@ -40,18 +40,6 @@ def is_retryable(error: BaseException) -> bool:
 def counts_against_model(error: BaseException) -> bool:
     """Failures that say the model is unwell (not that the request was bad): they feed its breaker."""
     return is_retryable(error)
-
-
-def _number(owner: str, name: str, value: object, *, low: float, strict: bool = False, integer: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and integer:
-        ok = isinstance(value, int)
-    if ok:
-        assert isinstance(value, (int, float))
-        ok = value > low if strict else value >= low
-    if not ok:
-        kind = "an integer" if integer else "a number"
-        raise ConfigError(f"must be {kind} {'>' if strict else '>='} {low:g}, got {value!r}", path=f"{owner}.{name}")
 
 
 def _coerce(cls: Any, owner: str, value: Any) -> Any:
@@ -89,11 +77,10 @@ class RetryPolicy:
     wait: Callable[[Any], float] | None = None
 
     def __post_init__(self) -> None:
-        _number("retry", "attempts_per_model", self.attempts_per_model, low=1, integer=True)
+        number(self.attempts_per_model, "retry.attempts_per_model", minimum=1, integer=True)
         for name in ("base_delay_s", "max_delay_s", "jitter_s", "max_retry_after_s"):
-            _number("retry", name, getattr(self, name), low=0)
-        if self.deadline_s is not None:
-            _number("retry", "deadline_s", self.deadline_s, low=0, strict=True)
+            number(getattr(self, name), f"retry.{name}", minimum=0)
+        number(self.deadline_s, "retry.deadline_s", minimum=0, exclusive_minimum=True, allow_none=True)
         if self.wait is not None and not callable(self.wait):
             raise ConfigError(f"must be a tenacity wait strategy, got {type(self.wait).__name__}", path="retry.wait")
 
@@ -143,14 +130,11 @@ class BreakerPolicy:
     cooldown_s: float = 30.0
 
     def __post_init__(self) -> None:
-        _number("breaker", "failure_threshold", self.failure_threshold, low=1, integer=True)
-        _number("breaker", "min_calls", self.min_calls, low=1, integer=True)
-        _number("breaker", "window_s", self.window_s, low=0, strict=True)
-        _number("breaker", "cooldown_s", self.cooldown_s, low=0)
-        if self.failure_rate is not None:
-            _number("breaker", "failure_rate", self.failure_rate, low=0, strict=True)
-            if self.failure_rate > 1:
-                raise ConfigError(f"must be <= 1, got {self.failure_rate!r}", path="breaker.failure_rate")
+        number(self.failure_threshold, "breaker.failure_threshold", minimum=1, integer=True)
+        number(self.min_calls, "breaker.min_calls", minimum=1, integer=True)
+        number(self.window_s, "breaker.window_s", minimum=0, exclusive_minimum=True)
+        number(self.cooldown_s, "breaker.cooldown_s", minimum=0)
+        number(self.failure_rate, "breaker.failure_rate", minimum=0, exclusive_minimum=True, maximum=1, allow_none=True)
 
     @classmethod
     def coerce(cls, value: BreakerPolicy | Mapping[str, Any] | None) -> BreakerPolicy:

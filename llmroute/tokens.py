@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ._text import image_parts, message_texts
+
 __all__ = ["count_tokens", "estimate_messages_tokens", "estimate_tokens"]
 
 CHARS_PER_TOKEN = 4
@@ -36,17 +38,12 @@ def estimate_messages_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     for message in messages:
         total += MESSAGE_OVERHEAD
         content = message.get("content")
-        if isinstance(content, str):
+        if isinstance(content, str):  # the common case, without the walker's generator
             total += -(-len(content) // CHARS_PER_TOKEN)
         elif isinstance(content, list):
-            for part in content:
-                if not isinstance(part, Mapping):
-                    continue
-                text = part.get("text")
-                if isinstance(text, str):
-                    total += -(-len(text) // CHARS_PER_TOKEN)
-                elif part.get("type") == "image_url":
-                    total += IMAGE_TOKENS
+            for text in message_texts(message):
+                total += -(-len(text) // CHARS_PER_TOKEN)
+            total += IMAGE_TOKENS * image_parts(message)
     return total
 
 

@@ -134,3 +134,70 @@ def test_mode_is_configurable_and_checked() -> None:
     assert router.route(MSG).model == "hosted"
     with pytest.raises(ConfigError, match=r"privacy\.mode"):
         Privacy(mode="mask")  # type: ignore[arg-type]
+
+
+# -- StreamRestorer: the placeholder restorer for streamed text --------------------------------
+def _restorer(values: dict[str, str]) -> Any:
+    from llmroute.policies.privacy.redaction import Redaction, StreamRestorer
+
+    return StreamRestorer(Redaction((), values).restore)
+
+
+def _stream(chunks: list[str], values: dict[str, str]) -> list[str]:
+    restorer = _restorer(values)
+    return [restorer.feed(c) for c in chunks] + [restorer.flush()]
+
+
+def test_stream_restorer_restores_a_placeholder_split_across_chunks() -> None:
+    values = {"[EMAIL_1]": EMAIL, "[PHONE_12]": PHONE}
+    out = _stream(["Mail [EM", "AIL", "_1] or ", "call [PHONE_1", "2]", " now"], values)
+    assert out == ["Mail ", "", "jane.doe@example.com or ", "call ", "+1 415 555 0134", " now", ""]
+    # every split point of the whole text gives the same restored text
+    text = "a [EMAIL_1] b [PHONE_12] c"
+    for cut in range(len(text) + 1):
+        assert "".join(_stream([text[:cut], text[cut:]], values)) == f"a {EMAIL} b {PHONE} c"
+
+
+def test_stream_restorer_lets_long_bracket_text_through() -> None:
+    from llmroute.policies.privacy.redaction import MAX_PLACEHOLDER
+
+    restorer = _restorer({"[EMAIL_1]": EMAIL})
+    assert restorer.feed("see [") == "see "  # may be a placeholder: held back
+    long_tail = "x" * MAX_PLACEHOLDER
+    assert restorer.feed(long_tail) == "[" + long_tail  # longer than any placeholder: plain text
+    assert restorer.feed("[a](link) and [b") == "[a](link) and "  # closed brackets pass at once
+    assert restorer.flush() == "[b"  # the end of the stream releases what was held back
+    assert restorer.flush() == ""
+    assert restorer.feed("plain") == "plain"
+
+
+def test_stream_restorer_flush_restores_a_placeholder_at_the_very_end() -> None:
+    restorer = _restorer({"[EMAIL_1]": EMAIL})
+    assert restorer.feed("to [EMAIL_1") == "to "
+    assert restorer.flush() == "[EMAIL_1"  # never closed: not a placeholder
+    assert restorer.feed("to [EMAIL_1]") == f"to {EMAIL}"
+    assert restorer.flush() == ""
+
+
+def test_placeholders_fit_what_the_stream_restorer_holds_back() -> None:
+    from llmroute.policies.privacy.redaction import (
+        MAX_PLACEHOLDER,
+        StreamRestorer,
+        placeholder,
+        placeholder_kind,
+    )
+
+    kind = placeholder_kind("pattern:" + "very-long-pattern-name-" * 5)
+    assert kind.startswith("PATTERN_VERY_LONG") and not kind.endswith("_")
+    assert len(placeholder(kind, 999_999)) <= MAX_PLACEHOLDER == StreamRestorer.HOLD
+    assert placeholder(placeholder_kind("pattern:order-id"), 3) == "[PATTERN_ORDER_ID_3]"
+    with pytest.raises(ValueError, match="values of one kind"):
+        placeholder(kind, 1_000_000)
+    # a long pattern name still redacts and restores, streamed too
+    policy = Privacy(mode="redact", patterns={"customer-reference-number-of-the-legacy-billing-system": r"CRN-\d{6}"})
+    redaction = policy.redact([{"role": "user", "content": "ref CRN-123456 please"}])
+    (holder,) = redaction.placeholders
+    assert len(holder) <= MAX_PLACEHOLDER and "CRN-" not in redaction.messages[0]["content"]
+    restorer = StreamRestorer(redaction.restore)
+    reply = f"got {holder}."
+    assert "".join([restorer.feed(reply[:10]), restorer.feed(reply[10:]), restorer.flush()]) == "got CRN-123456."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._types import Model, Request, Verdict
-from ..errors import ConfigError
+from .._validate import number
 
 __all__ = ["Fit"]
 
@@ -21,10 +21,8 @@ class Fit:
     name = "fit"
 
     def __init__(self, *, output_tokens: int = 256, margin: float = 0.05) -> None:
-        if output_tokens < 0:
-            raise ConfigError(f"must be >= 0, got {output_tokens!r}", path="fit.output_tokens")
-        if not 0.0 <= margin < 1.0:
-            raise ConfigError(f"must be in [0, 1), got {margin!r}", path="fit.margin")
+        number(output_tokens, "fit.output_tokens", minimum=0, integer=True)
+        number(margin, "fit.margin", minimum=0, maximum=1, exclusive_maximum=True)
         self.output_tokens = output_tokens
         self.margin = margin
 

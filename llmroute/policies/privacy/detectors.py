@@ -1,0 +1,360 @@
+"""The detector engine: what finds personal data and secrets in a piece of text, and how fast.
+
+Each detector yields (start, end) spans; :func:`find_spans` runs a set of them over one text.
+Built-ins: keyword- and prefix-anchored regexes (``_Rx``: API keys, tokens, passwords, JWTs),
+e-mail addresses (``_Email``), IPv6 (``_Ipv6``), and one shared pass over runs of digits
+(``_DigitRuns``) that feeds the numeric detectors (``_Within``: SSN, cards, IBAN, phone, ...)
+and street addresses (``_StreetAddress``). Checksums in :mod:`.checksums` keep false positives low.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .checksums import _ipv4_ok, _ipv6_ok, _password_ok, card_ok, iban_ok, secret_ok, ssn_ok, verhoeff_ok
+
+__all__ = ["DETECTORS", "find_spans"]
+
+# Speed: Python's regex engine finds a literal prefix quickly but scans a character class or a
+# lookbehind at every position, about 10 ns a character. So every detector's regex starts with a
+# literal (boundaries are checked in Python afterwards), e-mail anchors on "@" (a memchr), and all
+# digit-bearing identifiers share one pass that finds runs of digits.
+Span = tuple[int, int]
+_WORDISH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _left_ok(text: str, start: int, extra: str = "") -> bool:
+    return start <= 0 or (text[start - 1] not in _WORDISH and text[start - 1] not in extra)
+
+
+@dataclass(frozen=True)
+class _Rx:
+    """A regex that starts with a literal; ``back`` chars before the match belong to the span."""
+
+    name: str
+    pattern: re.Pattern[str]
+    valid: Callable[[re.Match[str]], bool] | None = None
+    group: int = 0
+    left: str | None = "-"  # chars (besides word chars) that may not precede; None: no check
+    back: int = 0
+    on_lower: bool = False  # match the lower-cased text (case-insensitive keywords)
+    triggered: bool = True  # its literal is in _TRIGGER (built-ins); user terms/patterns always run
+
+    def find(self, text: str, low: str) -> Iterator[Span]:
+        for m in self.pattern.finditer(low if self.on_lower else text):
+            start = m.start() - self.back
+            if start < 0 or (self.left is not None and not _left_ok(text, start, self.left)):
+                continue
+            if self.valid is None or self.valid(m):
+                s, e = m.span(self.group)
+                yield (start if self.group == 0 else s), e
+
+
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_EMAIL_DOMAIN = re.compile(r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
+
+
+@dataclass(frozen=True)
+class _Email:
+    name: str = "email"
+
+    def find(self, text: str, low: str) -> Iterator[Span]:
+        at = text.find("@")
+        while at != -1:
+            m = _EMAIL_DOMAIN.match(text, at)
+            if m is not None:
+                start = at
+                while start > 0 and at - start < 64 and text[start - 1] in _EMAIL_LOCAL:
+                    start -= 1
+                while start < at and text[start] in "._%+-":
+                    start += 1
+                ssh_path = m.end() < len(text) - 1 and text[m.end()] == ":" and not text[m.end() + 1].isspace()
+                if start < at and not ssh_path:  # git@github.com:org/repo is an SSH remote, not an address
+                    yield start, m.end()
+            at = text.find("@", at + 1)
+
+
+# Postal addresses, found from their house number: the digit-run pass that the numeric detectors
+# share hands each short run of digits here, so addresses cost no extra pass over the text.
+# Address-shaped text counts even when it may be fictional: the policy fails closed.
+_STREET_AFTER_NUMBER = re.compile(
+    r"[A-Za-z]?,?[ \t]{1,4}(?:[A-Z][A-Za-z'.\-]{0,30}[ \t]{1,4}){1,4}?"
+    r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Place|Terrace|Square|Close|Crescent|Parkway|"
+    r"Highway|Way|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy)\.?(?![\w\-])"
+)
+_GERMAN_TYPES = ("straße", "strasse", "str.", "gasse", "allee", "platz", "damm", "weg")
+_GERMAN_BEFORE_NUMBER = re.compile(
+    r"(?<![\w\-])[A-ZÄÖÜ][a-zäöüß\-]{0,30}(?:straße|strasse|str\.|gasse|allee|platz|damm|weg)[ \t]{1,4}$"
+)
+_CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
+
+
+@dataclass(frozen=True)
+class _StreetAddress:
+    """``42 Elm Street``, ``350 Fifth Ave.``, ``Hauptstraße 5``: checked around one house number."""
+
+    name: str = "street_address"
+
+    def at(self, text: str, start: int, end: int) -> Span | None:
+        """The address around the digits ``text[start:end]``, if they are its house number."""
+        if start and (text[start - 1].isalnum() or text[start - 1] == "-"):
+            return None
+        n = len(text)
+        if end < n and (text[end] in " \t," or text[end].isalpha()):
+            street = _STREET_AFTER_NUMBER.match(text, end)
+            if street is not None:
+                return start, street.end()
+        gap = start
+        while gap > 0 and start - gap < 4 and text[gap - 1] in " \t":
+            gap -= 1
+        if gap < start and text.endswith(_GERMAN_TYPES, 0, gap):  # cheap test before the regex
+            name = _GERMAN_BEFORE_NUMBER.search(text, max(0, start - 48), start)
+            if name is not None and (end >= n or not text[end].isalnum() or text[end].islower()):
+                return name.start(), end + (1 if end < n and text[end].islower() else 0)
+        return None
+
+
+_HEXCOLON = frozenset("0123456789abcdefABCDEF:")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+
+
+@dataclass(frozen=True)
+class _Ipv6:
+    name: str = "ipv6"
+
+    def find(self, text: str, low: str) -> Iterator[Span]:
+        n = len(text)
+        done = 0
+        for hint in _IPV6_HINT.finditer(text):
+            i = hint.start()
+            if i < done:
+                continue
+            start, end = i, i
+            while start > 0 and i - start < 40 and text[start - 1] in _HEXCOLON:
+                start -= 1
+            while end < n and end - i < 40 and text[end] in _HEXCOLON:
+                end += 1
+            done = end
+            if end - start >= 6 and _left_ok(text, start, ".") and (end == n or text[end] not in _WORDISH):
+                if _ipv6_ok(text[start:end]):
+                    yield start, end
+
+
+@dataclass(frozen=True)
+class _Within:
+    """A detector run where the shared digit pass found a run of digits."""
+
+    name: str
+    pattern: re.Pattern[str]
+    valid: Callable[[re.Match[str]], bool] | None = None
+    upper: bool = False  # starts with upper-case letters before the digits (IBAN, NINO)
+    min_digits: int = 0  # a run with fewer digits cannot hold a match
+    needs: str = ""  # a character a run must contain
+
+
+_IBAN_HEAD = re.compile(r"[A-Z]{2}[0-9]{2} ?$")  # digits after an IBAN's country and check digits are not a card
+_NOT_DIGIT = str.maketrans("", "", "0123456789")
+_DIGIT_RUN = re.compile(r"[0-9](?:[0-9 \-.()/]*[0-9])?")  # runs of 6+ chars feed the numeric detectors
+_UPPER_START = re.compile(r"[A-Z][A-Z] ?[0-9]")
+_NB_L = r"(?<![\w.+\-/])"
+_NB_R = r"(?![\w\-/]|\.[0-9])"
+
+_NUMERIC: tuple[_Within, ...] = (
+    _Within(
+        "us_ssn",
+        re.compile(r"(?<![\w\-])([0-9]{3})([- ])([0-9]{2})\2([0-9]{4})(?![\w\-])"),
+        lambda m: ssn_ok(m.group(1), m.group(3), m.group(4)),
+        min_digits=9,
+    ),
+    _Within(
+        "payment_card",
+        re.compile(r"(?<![\w\-.])[0-9](?:[ \-]?[0-9]){12,18}(?![\w\-]|\.[0-9])"),
+        lambda m: card_ok(m.group(0)) and _IBAN_HEAD.search(m.string, max(0, m.start() - 5), m.start()) is None,
+        min_digits=13,
+    ),
+    _Within(
+        "in_aadhaar",
+        re.compile(r"(?<![\w\-])[2-9][0-9]{3}([ \-]?)[0-9]{4}\1[0-9]{4}(?![\w\-]| ?[0-9])"),
+        lambda m: verhoeff_ok(m.group(0).replace(" ", "").replace("-", "")),
+        min_digits=12,
+    ),
+    _Within(
+        "ipv4",
+        re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![\w]|\.[0-9])"),
+        lambda m: _ipv4_ok(m.group(0)),
+        min_digits=4,
+        needs=".",
+    ),
+    _Within(
+        "phone",
+        re.compile(
+            _NB_L
+            + r"(?:\+[1-9][0-9]{0,2}[ .\-]?(?:\([0-9]{1,4}\)[ .\-]?)?[0-9]{1,4}(?:[ .\-]?[0-9]{2,4}){1,4}"
+            r"|\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4})"
+            + _NB_R
+        ),
+        lambda m: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
+        min_digits=7,  # the run starts at the first digit; a "+1" before it may add one
+    ),
+    _Within(
+        "iban",
+        re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"),
+        lambda m: iban_ok(m.group(0)),
+        upper=True,
+    ),
+    _Within(
+        "uk_nino",
+        re.compile(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D](?![A-Za-z0-9])"),
+        upper=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _DigitRuns:
+    """One pass over the text for runs of digits; each numeric detector looks only there.
+
+    ``short`` detectors (street addresses) see the runs of under 6 characters (house numbers).
+    """
+
+    members: tuple[_Within, ...]
+    short: tuple[_StreetAddress, ...] = ()
+
+    def find_all(self, text: str) -> Iterator[tuple[str, Span]]:
+        n = len(text)
+        upper = [d for d in self.members if d.upper]
+        plain = [d for d in self.members if not d.upper]
+        done = 0
+        for run in _DIGIT_RUN.finditer(text):
+            start, end = run.span()
+            if end - start < 6:  # too short for a numeric detector; maybe a house number
+                for short in self.short:
+                    span = short.at(text, start, end)
+                    if span is not None:
+                        yield short.name, span
+                continue
+            if start and text[start - 1] in "+(":
+                start -= 1
+            stop = min(end + 1, n)
+            piece = run.group(0)
+            digits = len(piece) - len(piece.translate(_NOT_DIGIT))
+            for det in plain:
+                if digits < det.min_digits or (det.needs and det.needs not in piece):
+                    continue
+                for m in det.pattern.finditer(text, start, stop):
+                    if det.valid is None or det.valid(m):
+                        yield det.name, m.span()
+            if upper and start >= done:
+                # IBANs and NINOs start with letters: look a little way back for where they begin
+                for u in _UPPER_START.finditer(text, max(0, start - 12), min(start + 2, n)):
+                    if not _left_ok(text, u.start()):
+                        continue
+                    for det in upper:
+                        hit = det.pattern.match(text, u.start())
+                        if hit is not None and (det.valid is None or det.valid(hit)):
+                            done = hit.end()
+                            yield det.name, hit.span()
+                            break
+
+
+# bounded runs of spaces: an unbounded \s* next to \s+ would backtrack quadratically on long blanks
+_SECRET_VALUE = r"""[a-z0-9_\-]{0,24}["']?[ \t]{0,8}(?:[:=]|=>|(?<=[ \t])is[ \t]{1,8})[ \t]{0,8}["']?([^\s"',;]{6,128})"""
+_KEY_OWNERS = ("api", "secret", "access", "private", "auth", "client", "signing", "encryption", "master")
+
+
+def _keyword_owner_ok(m: re.Match[str]) -> bool:
+    """``key`` and ``token`` count only as part of a credential's name (api_key, auth-token)."""
+    before = m.string[max(0, m.start() - 12) : m.start()].rstrip("_- ")
+    return before.endswith(_KEY_OWNERS) or m.group(0).startswith("token")
+
+
+def _value_ok(m: re.Match[str]) -> bool:
+    value = m.group(1)
+    return (_password_ok(value) and not value.isalpha()) or (len(value) >= 12 and secret_ok(value))
+
+
+_SIMPLE: tuple[Any, ...] = (
+    _Rx(
+        "url_password",
+        re.compile(r"""://[^\s:/@"'<>]{1,64}:([^\s@/"'<>]{3,128})@[A-Za-z0-9.\-\[]"""),
+        lambda m: _password_ok(m.group(1)),
+        1,
+        None,
+    ),
+    _Rx("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"), left=None),
+    _Rx("anthropic_key", re.compile(r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,}"), lambda m: secret_ok(m.group(0)[14:])),
+    _Rx(
+        "openai_key",
+        re.compile(r"sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
+        lambda m: secret_ok(m.group(0)[3:]),
+    ),
+    _Rx(
+        "aws_access_key",
+        re.compile(r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        lambda m: "EXAMPLE" not in m.group(0),
+    ),
+    _Rx("github_token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"), lambda m: secret_ok(m.group(0)[4:])),
+    _Rx("github_token", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), lambda m: secret_ok(m.group(0)[11:])),
+    _Rx("google_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![\w\-])"), lambda m: secret_ok(m.group(0))),
+    _Rx("slack_token", re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}"), lambda m: secret_ok(m.group(0)[5:])),
+    _Rx(
+        "stripe_key",
+        re.compile(r"k_(?:live|test)_[A-Za-z0-9]{20,}"),
+        lambda m: m.start() > 0 and m.string[m.start() - 1] in "sr" and secret_ok(m.group(0)[7:]),
+        back=1,
+    ),
+    _Email(),
+    _Rx("jwt", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}")),
+    _Rx(
+        "aws_secret_key",
+        re.compile(r"""aws_?secret[a-z_]*["']?\s*[:=]\s*["']?([a-z0-9/+]{40})(?![a-z0-9/+])"""),
+        lambda m: secret_ok(m.group(1)),
+        1,
+        on_lower=True,
+    ),
+    _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
+    _Rx("password", re.compile(r"token" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
+    _Ipv6(),
+    _Rx(  # "Austin, TX 78701": anchored on the comma, so it costs no full scan of the text
+        "postcode",
+        re.compile(r",[ \t]{1,4}[A-Z]{2}[ \t]{1,4}\d{5}(?:-\d{4})?(?![\w\-])"),
+        lambda m: _CITY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is not None,
+        left=None,
+        triggered=False,
+    ),
+)
+# Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
+_TRIGGER = re.compile(r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token")
+_SHORT = 2000
+
+_SHORT_RUNS = (_StreetAddress(),)
+DETECTORS: tuple[str, ...] = tuple(dict.fromkeys(d.name for d in (*_SIMPLE, *_NUMERIC, *_SHORT_RUNS)))  # built-in names
+
+
+def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> list[tuple[int, int, str]]:
+    """(start, end, detector name) of every hit of ``simple`` detectors and digit-run passes in
+    ``text``, in detector order (overlaps included: the caller decides which to keep)."""
+    spans: list[tuple[int, int, str]] = []
+    low = text.lower()
+    if len(low) != len(text):  # some characters change length when lower-cased
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    # Short text: one pass for every built-in literal beats a dozen regex calls; long text:
+    # each regex's own literal search is faster than that pass.
+    quiet = len(text) < _SHORT and _TRIGGER.search(low) is None
+    for det in simple:
+        if quiet and getattr(det, "triggered", False):
+            continue
+        for start, end in det.find(text, low):
+            spans.append((start, end, det.name))
+    for digit_runs in runs:
+        if not any(d in text for d in "0123456789"):
+            break
+        for name, (start, end) in digit_runs.find_all(text):
+            spans.append((start, end, name))
+    return spans

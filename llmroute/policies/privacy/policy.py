@@ -1,0 +1,149 @@
+"""The Privacy policy: scan a request with the detectors, keep a sensitive one on allowed hosting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from ..._text import located_texts
+from ..._types import Constraint, Message, Model, Request, Verdict
+from ..._validate import one_of, subset
+from ...errors import ConfigError
+from .detectors import _NUMERIC, _SHORT_RUNS, _SIMPLE, DETECTORS, _DigitRuns, _Rx, find_spans
+from .findings import Finding
+from .redaction import Redaction, redact_messages
+
+__all__ = ["Privacy"]
+
+
+class Privacy:
+    """Keep requests that carry sensitive data on allowed hosting; fail closed otherwise.
+
+    ``detectors`` picks built-in detectors by name (all by default); ``terms`` are words or
+    phrases that mark a request sensitive (case-insensitive, whole words); ``patterns`` maps
+    names to extra regexes. A request's ``classification`` overrides detection: "public" skips
+    the scan, "confidential" and "restricted" are always sensitive.
+
+    ``mode="redact"`` (opt-in) lets models outside ``allowed_hosting`` serve a request whose
+    findings can be masked: they get a copy with placeholders (``[EMAIL_1]``), and the router
+    puts the values back into their answer. Allowed hosting still comes first; a request marked
+    sensitive by its classification has nothing to mask and stays restricted.
+    """
+
+    name = "privacy"
+
+    def __init__(
+        self,
+        *,
+        allowed_hosting: Iterable[str] = ("local", "self_hosted"),
+        detectors: Iterable[str] | None = None,
+        terms: Iterable[str] = (),
+        patterns: Mapping[str, str] | None = None,
+        sensitive_classifications: Iterable[str] = ("confidential", "restricted"),
+        mode: Literal["restrict", "redact"] = "restrict",
+    ) -> None:
+        from ..._types import CLASSIFICATIONS, HOSTINGS
+
+        self.mode = one_of(mode, ("restrict", "redact"), "privacy.mode")
+
+        self.allowed_hosting = frozenset(allowed_hosting)
+        if not self.allowed_hosting or not self.allowed_hosting <= HOSTINGS:
+            raise ConfigError(f"must be a non-empty subset of {sorted(HOSTINGS)}", path="privacy.allowed_hosting")
+        wanted = subset(DETECTORS if detectors is None else detectors, DETECTORS, "privacy.detectors", what="detectors")
+        simple: list[Any] = [d for d in _SIMPLE if d.name in wanted]
+        term_list = [t.strip() for t in terms if isinstance(t, str) and t.strip()]
+        if term_list:
+            alternation = "|".join(re.escape(t) for t in sorted(term_list, key=len, reverse=True))
+            simple.append(_Rx("term", re.compile(rf"(?i)(?<!\w)(?:{alternation})(?!\w)"), left=None, triggered=False))
+        for key, regex in (patterns or {}).items():
+            try:
+                simple.append(_Rx(f"pattern:{key}", re.compile(regex), left=None, triggered=False))
+            except re.error as exc:
+                raise ConfigError(f"invalid regex: {exc}", path=f"privacy.patterns.{key}") from None
+        self._simple = tuple(simple)
+        numeric = tuple(d for d in _NUMERIC if d.name in wanted)
+        short = tuple(d for d in _SHORT_RUNS if d.name in wanted)
+        self._runs = (_DigitRuns(numeric, short),) if numeric or short else ()
+        self.sensitive_classifications = subset(
+            sensitive_classifications, CLASSIFICATIONS, "privacy.sensitive_classifications", what="classifications"
+        )
+
+    def __repr__(self) -> str:
+        return f"Privacy(allowed_hosting={sorted(self.allowed_hosting)}, detectors={list(self.detectors)}, mode={self.mode!r})"
+
+    @property
+    def detectors(self) -> tuple[str, ...]:
+        """The names of the detectors this policy runs."""
+        names = [d.name for d in self._simple]
+        for runs in self._runs:
+            names += [m.name for m in runs.members] + [m.name for m in runs.short]
+        return tuple(dict.fromkeys(names))
+
+    def scan_text(self, text: str, message: int = 0, part: int | None = None, field: str = "content") -> list[Finding]:
+        """Findings in one piece of text; a span already claimed by an earlier detector is not reported twice."""
+        found: list[Finding] = []
+        for start, end, name in find_spans(text, self._simple, self._runs):
+            if any(f.start < end and start < f.end for f in found):
+                continue
+            found.append(Finding(name, message, part, start, end, field))
+        found.sort(key=lambda f: f.start)
+        return found
+
+    def scan(self, messages: Sequence[Message] | Request) -> list[Finding]:
+        """Every finding in every message, content part and tool-call argument string."""
+        msgs = messages.messages if isinstance(messages, Request) else messages
+        found: list[Finding] = []
+        for i, j, field, text in located_texts(msgs):
+            found.extend(self.scan_text(text, i, j, field))
+        return found
+
+    def redact(self, messages: Sequence[Message] | Request) -> Redaction:
+        """Replace every finding with a placeholder such as ``[EMAIL_1]`` (the same value, the same one).
+
+        Opt-in, for data you choose to send to a hosted model without its raw values: route the
+        redacted messages (they no longer trigger this policy) and ``restore`` the reply.
+        """
+        msgs = messages.messages if isinstance(messages, Request) else tuple(messages)
+        return redact_messages(msgs, self.scan(msgs))
+
+    def __call__(self, request: Request, candidates: Sequence[Model]) -> Verdict:
+        label = request.classification
+        if label == "public":
+            return Verdict.keep_all(candidates, "classified public: not scanned")
+        if label in self.sensitive_classifications:
+            detectors: list[str] = [f"classification:{label}"]
+        else:
+            detectors = []
+            for f in self.scan(request.messages):
+                if f.detector not in detectors:
+                    detectors.append(f.detector)
+            if not detectors:
+                return Verdict.keep_all(candidates, "no sensitive data found")
+        allowed = ", ".join(sorted(self.allowed_hosting))
+        why = f"sensitive data ({', '.join(detectors)})"
+        data = {"detectors": tuple(detectors), "sensitive": True}
+        if self.mode == "redact" and label not in self.sensitive_classifications:
+            constraint = Constraint("privacy", why, hosting=self.allowed_hosting, data=data, redact=self._redact_fully)
+            return Verdict.ranked(
+                candidates,
+                key=lambda m: m.hosting not in self.allowed_hosting,
+                reason=f"{why}: {allowed} hosting first; others get a redacted copy",
+                constraints=(constraint,),
+                data=data,
+            )
+        constraint = Constraint(name="privacy", reason=why, hosting=self.allowed_hosting, data=data)
+        return Verdict.filter(
+            candidates,
+            lambda m: None if m.hosting in self.allowed_hosting else f"{why} may not go to {m.hosting!r} hosting",
+            f"{why}: only {allowed} hosting",
+            constraints=(constraint,),
+            data=data,
+        )
+
+    def _redact_fully(self, messages: tuple[Message, ...]) -> Redaction:
+        """``redact``, refusing (so the router fails closed) if a scan of the copy still finds anything."""
+        redaction = self.redact(messages)
+        if self.scan(redaction.messages):
+            raise ValueError("the redacted copy still holds sensitive data")
+        return redaction

@@ -1,0 +1,155 @@
+"""Redaction: findings swapped for placeholders such as ``[EMAIL_1]``, and the way back.
+
+The placeholder syntax lives here and only here: ``OPEN`` + KIND + ``_`` + number + ``CLOSE``,
+where KIND is the detector's name upper-cased with every other character run turned into
+``_`` (``pattern:order-id`` gives ``PATTERN_ORDER_ID``), at most ``MAX_KIND`` characters, and the
+number counts that kind's distinct values. So a placeholder is at most ``MAX_PLACEHOLDER``
+characters, which is what lets :class:`StreamRestorer` restore one split across stream chunks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from ..._types import Message
+from .findings import Finding
+
+__all__ = ["MAX_PLACEHOLDER", "Redaction", "StreamRestorer", "placeholder", "placeholder_kind", "redact_messages"]
+
+OPEN = "["
+CLOSE = "]"
+MAX_KIND = 55
+MAX_NUMBER = 999_999  # more distinct values of one kind than this in one request: refuse to redact
+MAX_PLACEHOLDER = len(OPEN) + MAX_KIND + 1 + len(str(MAX_NUMBER)) + len(CLOSE)  # 64
+
+_PLACEHOLDER_RE = re.compile(re.escape(OPEN) + r"[A-Z0-9_:]+_[0-9]+" + re.escape(CLOSE))
+_NOT_KIND = re.compile(r"[^A-Z0-9]+")
+
+
+def placeholder_kind(detector: str) -> str:
+    """The KIND a detector's findings are named by: ``"pattern:order-id"`` -> ``"PATTERN_ORDER_ID"``."""
+    return _NOT_KIND.sub("_", detector.upper()).strip("_")[:MAX_KIND].rstrip("_")
+
+
+def placeholder(kind: str, number: int) -> str:
+    """The placeholder for the ``number``-th distinct value of ``kind``: ``[EMAIL_1]``."""
+    if number > MAX_NUMBER:
+        # a longer placeholder could slip past StreamRestorer; failing makes the policy fail closed
+        raise ValueError(f"more than {MAX_NUMBER} values of one kind to redact")
+    return f"{OPEN}{kind}_{number}{CLOSE}"
+
+
+class Redaction:
+    """Messages with every finding replaced by a placeholder, and the way back.
+
+    ``messages`` are safe to send where the raw data may not go; ``restore(text)`` puts the
+    original values back into a reply that repeats the placeholders. The originals are kept
+    only here and never shown by ``repr``.
+    """
+
+    __slots__ = ("_values", "messages")
+
+    def __init__(self, messages: tuple[Message, ...], values: Mapping[str, str]) -> None:
+        self.messages = messages
+        self._values = dict(values)
+
+    def __repr__(self) -> str:
+        return f"Redaction(messages={len(self.messages)}, placeholders={sorted(self._values)})"
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def restore(self, text: str | None) -> str | None:
+        """``text`` with each placeholder replaced by the value it stands for."""
+        if not text or not self._values:
+            return text
+        return _PLACEHOLDER_RE.sub(lambda m: self._values.get(m.group(0), m.group(0)), text)
+
+
+def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) -> Redaction:
+    """``messages`` with each finding's text replaced by its placeholder (the same value, the
+    same placeholder), content parts and tool-call arguments included."""
+    by_text: dict[tuple[int, int | None, str], list[Finding]] = {}
+    for f in findings:
+        by_text.setdefault((f.message, f.part, f.field), []).append(f)
+    values: dict[str, str] = {}
+    names: dict[str, str] = {}
+    counters: dict[str, int] = {}
+
+    def swap(text: str, found: list[Finding]) -> str:
+        out: list[str] = []
+        at = 0
+        for f in sorted(found, key=lambda f: f.start):
+            value = text[f.start : f.end]
+            holder = names.get(value)
+            if holder is None:
+                kind = placeholder_kind(f.detector)
+                counters[kind] = counters.get(kind, 0) + 1
+                holder = names[value] = placeholder(kind, counters[kind])
+                values[holder] = value
+            out += (text[at : f.start], holder)
+            at = f.end
+        out.append(text[at:])
+        return "".join(out)
+
+    result: list[Message] = []
+    for i, message in enumerate(messages):
+        new = dict(message)
+        content = message.get("content")
+        if isinstance(content, str) and (i, None, "content") in by_text:
+            new["content"] = swap(content, by_text[(i, None, "content")])
+        elif isinstance(content, list):
+            parts = []
+            for j, part in enumerate(content):
+                part_key: tuple[int, int | None, str] = (i, j, "content")
+                if part_key in by_text and isinstance(part, Mapping):
+                    part = {**part, "text": swap(part["text"], by_text[part_key])}
+                parts.append(part)
+            new["content"] = parts
+        calls = message.get("tool_calls")
+        if isinstance(calls, list):
+            fixed = []
+            for j, call in enumerate(calls):
+                call_key: tuple[int, int | None, str] = (i, None, f"tool_calls[{j}]")
+                if call_key in by_text:
+                    fn = dict(call["function"])
+                    fn["arguments"] = swap(fn["arguments"], by_text[call_key])
+                    call = {**call, "function": fn}
+                fixed.append(call)
+            new["tool_calls"] = fixed
+        result.append(new)
+    return Redaction(tuple(result), values)
+
+
+class StreamRestorer:
+    """Restores placeholders in streamed text, holding back a tail that may be the first part
+    of a placeholder split across chunks.
+
+    ``feed(text)`` returns what can be shown now (restored); ``flush()`` returns the held-back
+    rest at the end of the stream. A tail from the last ``OPEN`` with no ``CLOSE`` after it is
+    held back while it is no longer than the longest placeholder (``MAX_PLACEHOLDER``); a longer
+    one cannot be a placeholder and goes out as plain text.
+    """
+
+    __slots__ = ("_pending", "_restore")
+
+    HOLD = MAX_PLACEHOLDER
+
+    def __init__(self, restore: Callable[[str | None], str | None]) -> None:
+        self._restore = restore
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        text = self._pending + text
+        cut = text.rfind(OPEN)
+        if cut != -1 and CLOSE not in text[cut:] and len(text) - cut <= self.HOLD:
+            text, self._pending = text[:cut], text[cut:]
+        else:
+            self._pending = ""
+        return self._restore(text) or ""
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return self._restore(text) or ""
