@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .._types import Model, Request, Usage, Verdict
-from ..errors import ConfigError
+from .._validate import number, subset
 from ..state import InMemoryStore, StateStore
 
 __all__ = ["Latency"]
@@ -42,13 +42,10 @@ class Latency:
         strict: bool = False,
         store: StateStore | None = None,
     ) -> None:
-        if not 0.0 < percentile <= 1.0:
-            raise ConfigError(f"must be in (0, 1], got {percentile!r}", path="latency.percentile")
-        if window < 1 or min_samples < 1:
-            raise ConfigError("window and min_samples must be >= 1", path="latency.window")
-        unknown = set(defaults_ms) - set(_NETWORK)
-        if unknown:
-            raise ConfigError(f"unknown hosting {sorted(unknown)}; known: {sorted(_NETWORK)}", path="latency.defaults_ms")
+        number(percentile, "latency.percentile", minimum=0, exclusive_minimum=True, maximum=1)
+        number(window, "latency.window", minimum=1, integer=True)
+        number(min_samples, "latency.min_samples", minimum=1, integer=True)
+        subset(defaults_ms, sorted(_NETWORK), "latency.defaults_ms", what="hosting")
         self.realtime_tag = realtime_tag
         self.realtime_ms = float(realtime_ms)
         self.defaults_ms = {**DEFAULT_MS, **defaults_ms}  # given kinds override the defaults
