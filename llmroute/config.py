@@ -170,7 +170,7 @@ class ModelConfig(_Strict):
         )
 
     def _from_catalog(self, path: str, adapter: Any) -> Model:
-        from .catalog import get
+        from .economics.catalog import get
 
         try:
             entry = get(self.catalog or "")

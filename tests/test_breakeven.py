@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from llmroute import ConfigError, Model, Price, Router, catalog
+from llmroute import ConfigError, Model, Price, Router
 from llmroute.adapters import Function
-from llmroute.breakeven import (
+from llmroute.cli import main
+from llmroute.economics import catalog
+from llmroute.economics.breakeven import (
     HOURS_PER_MONTH,
     SelfHosting,
     Tier,
@@ -20,7 +22,6 @@ from llmroute.breakeven import (
     cost_curve,
     hybrid,
 )
-from llmroute.cli import main
 
 GPT_4O = Price(2.50, 10.00)  # the guide's cost table
 MIX = Traffic(requests=1, input_tokens=1000, output_tokens=250)  # $0.005 a request at GPT-4o prices

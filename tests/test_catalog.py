@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from openai_server import OpenAIServer
 
-from llmroute import ConfigError, Price, Router, catalog
+from llmroute import ConfigError, Price, Router
 from llmroute.adapters import Function, LiteLLM
-from llmroute.breakeven import SelfHosting
 from llmroute.cli import main
+from llmroute.economics import catalog
+from llmroute.economics.breakeven import SelfHosting
 
 GUIDE_MODELS = [
     "gpt-4o", "gpt-4o-mini", "o1", "o3", "claude-3.5-sonnet", "claude-3-opus", "claude-3.5-haiku",

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 
 from llmroute import cli
-from llmroute._demo import PROMPTS, default_config_text
+from llmroute.cli.demo import PROMPTS, default_config_text
 
 pytestmark = pytest.mark.llama
 

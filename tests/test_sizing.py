@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from llmroute import ConfigError, catalog
-from llmroute.catalog import Architecture
+from llmroute import ConfigError
 from llmroute.cli import main
-from llmroute.sizing import GIB, GPUS, ModelShape, kv_cache_bytes, read_gguf, size, weights_bytes
+from llmroute.economics import catalog
+from llmroute.economics.catalog import Architecture
+from llmroute.economics.sizing import GIB, GPUS, ModelShape, kv_cache_bytes, read_gguf, size, weights_bytes
 
 LLAMA_70B = ModelShape.from_entry(catalog.get("llama-3-70b"))
 
@@ -26,7 +27,6 @@ def smollm2_path() -> Path:
 
 @pytest.fixture(scope="module")
 def smollm2(smollm2_path: Path) -> ModelShape:
-    pytest.importorskip("gguf")
     return read_gguf(smollm2_path)
 
 
@@ -119,7 +119,6 @@ def test_size_from_the_file_uses_its_exact_bytes(smollm2: ModelShape) -> None:
 
 
 def test_not_a_gguf_file(tmp_path: Path) -> None:
-    pytest.importorskip("gguf")
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="not a readable GGUF"):
@@ -138,7 +137,6 @@ def test_cli_size_catalog_model(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_size_gguf_file_json(smollm2_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("gguf")
     assert main(["size", str(smollm2_path), "--context", "4096", "--gpu", "L4", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["architecture"]["layers"] == 30 and data["architecture"]["kv_heads"] == 3

@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import LLMRouteError
+from ..errors import LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .sizing import GPUS, KV_DTYPES, QUANTS
+    from ..economics.sizing import GPUS, KV_DTYPES, QUANTS
 
     parser.add_argument("model", help="a catalog id (llama-3-70b) or a path to a .gguf file")
     parser.add_argument("--quant", help=f"one of {', '.join(QUANTS)}; default q4_k_m, or a file's own")
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import catalog, sizing
+    from ..economics import catalog, sizing
 
     gib = sizing.GIB
     try:

@@ -5,7 +5,7 @@ The built-in table lives in ``catalog.yaml``. Prices come from litellm's *bundle
 table itself, and each price names its source and date. Users extend or override entries with
 :meth:`Catalog.with_overrides` (a dict, or a YAML/JSON file)::
 
-    from llmroute import catalog
+    from llmroute.economics import catalog
     model = catalog.get("gpt-4o-mini").to_model()          # a router Model, LiteLLM adapter
     cheap_open = catalog.load().filter(open_weights=True, license="apache-2.0", max_input_price=1)
 """
@@ -13,7 +13,6 @@ table itself, and each price names its source and date. Users extend or override
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -23,12 +22,13 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files import read_mapping
-from ._types import CAPABILITIES, HOSTINGS, Model, Price
-from .errors import ConfigError
+from .._files import read_mapping
+from .._types import CAPABILITIES, HOSTINGS, Model, Price
+from ..errors import ConfigError
+from ..pricing import litellm_price_map
 
 if TYPE_CHECKING:
-    from .adapters.base import Adapter
+    from ..adapters.base import Adapter
 
 __all__ = [
     "Architecture",
@@ -37,11 +37,9 @@ __all__ = [
     "PriceInfo",
     "builtin",
     "get",
-    "litellm_price_map",
+    "litellm_price_map",  # lives in llmroute.pricing; re-exported for catalog.litellm_price_map()
     "load",
 ]
-
-LITELLM_MAP_FILE = "model_prices_and_context_window_backup.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +133,7 @@ class Entry:
 
         Hosting defaults to ``api`` for the litellm route and to ``self_hosted`` for open weights
         behind your own adapter; a self-run model's price is yours to give (see
-        :meth:`llmroute.breakeven.SelfHosting.price`), else it is zero.
+        :meth:`llmroute.economics.breakeven.SelfHosting.price`), else it is zero.
         """
         hosted_route = adapter is None  # the hosted route named by the litellm id
         if adapter is None:
@@ -144,7 +142,7 @@ class Entry:
                     "has no litellm id; pass adapter=... (e.g. llmroute.adapters.LlamaCpp)",
                     path=f"catalog[{self.id!r}]",
                 )
-            from .adapters.litellm import LiteLLM
+            from ..adapters.litellm import LiteLLM
 
             adapter = LiteLLM(self.litellm)
         default_hosting = "api" if hosted_route or not self.open_weights else "self_hosted"
@@ -258,33 +256,6 @@ class Catalog:
 
 
 # -- the built-in table and litellm's prices -----------------------------------------------
-@lru_cache(maxsize=1)
-def litellm_price_map() -> tuple[Mapping[str, tuple[float, float]], str]:
-    """USD per token (input, output) by key from litellm's bundled price map, and a label naming
-    litellm's version; empty when litellm is absent. Only the two prices are kept in memory."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return {}, "litellm (not installed)"
-    path = Path(next(iter(spec.submodule_search_locations))) / LITELLM_MAP_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, "litellm (price map unreadable)"
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        label = f"litellm {version('litellm')}"
-    except PackageNotFoundError:  # pragma: no cover - a source checkout of litellm
-        label = "litellm"
-    prices: dict[str, tuple[float, float]] = {}
-    for key, row in data.items():
-        if isinstance(row, Mapping):
-            cin, cout = row.get("input_cost_per_token"), row.get("output_cost_per_token")
-            if isinstance(cin, (int, float)) and isinstance(cout, (int, float)):
-                prices[key] = (float(cin), float(cout))
-    return prices, label
-
-
 def _litellm_price(key: str) -> PriceInfo | None:
     prices, label = litellm_price_map()
     found = prices.get(key)
@@ -421,7 +392,7 @@ def builtin() -> Catalog:
     """The built-in catalog, prices resolved against litellm's bundled map (cached)."""
     import yaml
 
-    text = resources.files("llmroute").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    text = resources.files("llmroute.economics").joinpath("catalog.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     entries = [
         _parse(str(k), v, base=None, user=False)

@@ -7,12 +7,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, LLMRouteError, MissingDependencyError
+from ..errors import ConfigError, LLMRouteError, MissingDependencyError
 
 if TYPE_CHECKING:
-    from ._types import Price
-    from .breakeven import Comparison, HybridCost, SelfHosting, Tier, Traffic
-    from .catalog import Catalog
+    from .._types import Price
+    from ..economics.breakeven import Comparison, HybridCost, SelfHosting, Tier, Traffic
+    from ..economics.catalog import Catalog
 
 DAYS_PER_MONTH = 365 / 12
 
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _api_price(args: argparse.Namespace, cat: Catalog | None) -> tuple[str, Price]:
-    from ._types import Price
+    from .._types import Price
 
     if args.api_price:
         price = Price(input=args.api_price[0], output=args.api_price[1])
@@ -71,7 +71,7 @@ def _catalog_price(cat: Catalog, key: str, where: str) -> tuple[str, Price]:
 
 
 def _setup(args: argparse.Namespace) -> SelfHosting:
-    from .breakeven import SelfHosting
+    from ..economics.breakeven import SelfHosting
 
     common: dict[str, Any] = {
         "gpu": args.gpu, "gpu_count": args.gpus, "extra_usd_per_month": args.extra_month,
@@ -91,9 +91,9 @@ def _setup(args: argparse.Namespace) -> SelfHosting:
 
 
 def _tiers(specs: list[str], setup: SelfHosting, cat: Catalog | None) -> list[Tier]:
-    from ._types import Price
-    from .breakeven import Tier
-    from .catalog import load
+    from .._types import Price
+    from ..economics.breakeven import Tier
+    from ..economics.catalog import load
 
     tiers = []
     for spec in specs:
@@ -119,8 +119,8 @@ def _tiers(specs: list[str], setup: SelfHosting, cat: Catalog | None) -> list[Ti
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import breakeven, catalog
-    from .breakeven import Traffic
+    from ..economics import breakeven, catalog
+    from ..economics.breakeven import Traffic
 
     try:
         cat = catalog.load(args.catalog) if (args.api or args.catalog) else None
@@ -184,7 +184,7 @@ def _print(result: Comparison, setup: SelfHosting, mix: HybridCost | None, api_l
         print(f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip())
     price = setup.price()
     print(f"self-hosted marginal price at {setup.utilization:.0%} utilisation: ${price.input:.4f} in / ${price.output:.4f} out"
-          " per 1M tokens (hardware only; llmroute.breakeven.SelfHosting.price())")
+          " per 1M tokens (hardware only; llmroute.economics.breakeven.SelfHosting.price())")
     be = result.break_even
     if be is None:
         print("break-even: never - at this mix the API costs less than the hardware a replica needs")
@@ -208,7 +208,7 @@ def _plot(
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise MissingDependencyError("--plot needs matplotlib: pip install 'llmroute[economics]'") from exc
-    from . import breakeven
+    from ..economics import breakeven
 
     top = max(traffic.requests, result.break_even.requests if result.break_even else 0.0) * 2 or 1.0
     xs = [top * i / 200 for i in range(201)]

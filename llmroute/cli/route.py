@@ -7,11 +7,11 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from .errors import LLMRouteError
+from ..errors import LLMRouteError
 
 if TYPE_CHECKING:
-    from ._types import Decision
-    from .router import Router
+    from .._types import Decision
+    from ..router import Router
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from ..config import load_config
 
     try:
         cfg = load_config(args.config)

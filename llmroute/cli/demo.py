@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .errors import LLMRouteError
+from ..errors import LLMRouteError
 
 __all__ = ["PROMPTS", "DemoPrompt", "add_arguments", "run", "run_prompts"]
 
@@ -100,11 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_config_text() -> str:
     """The embedded default configuration (YAML)."""
-    return resources.files("llmroute").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    return resources.files("llmroute.cli").joinpath("default_config.yaml").read_text(encoding="utf-8")
 
 
 def _load(path: str | None) -> Any:
-    from .config import load_config
+    from ..config import load_config
 
     if path is not None:
         return load_config(path)
@@ -179,7 +179,7 @@ def _print_outcome(index: int, outcome: Outcome) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if getattr(args, "trace", False):
-        from .tracing import print_spans
+        from ..observability.console import print_spans
 
         print_spans(sys.stderr if args.json else sys.stdout)  # keep --json output parseable
     try:

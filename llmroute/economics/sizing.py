@@ -8,8 +8,8 @@ many, and a decode-speed ceiling from memory bandwidth.
 - decode ceiling: each generated token reads the (active) weights once and each sequence's KV
   cache once, so tokens/s <= bandwidth / bytes read per step. Real servers reach a fraction of it.
 
-The architecture comes from the catalog or from a GGUF file's metadata (the ``gguf`` package,
-extra ``economics``). Memory is reported in GiB (2**30 bytes), as GPU memory is.
+The architecture comes from the catalog or from a GGUF file's metadata and tensor table (read by
+``llmroute._gguf``, no extra needed). Memory is reported in GiB (2**30 bytes), as GPU memory is.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
+from .._gguf import GGUFError, read_header
+from ..errors import ConfigError
 from .catalog import Architecture, Entry
-from .errors import ConfigError, MissingDependencyError
 
 __all__ = [
     "GIB",
@@ -212,79 +211,63 @@ def size(
 
 # -- GGUF files ----------------------------------------------------------------------------
 def read_gguf(path: str | PathLike[str]) -> ModelShape:
-    """A model's shape from a GGUF file's own metadata and tensor table (needs ``gguf``).
-
-    Parsing takes seconds (the reader decodes the whole tokenizer), so results are cached
-    per file path, size and modification time.
-    """
+    """A model's shape from a GGUF file's own metadata and tensor table (the header only)."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"no such file: {str(file)!r}", path="model")
-    stat = file.stat()
-    return _read_gguf(file.resolve(), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=16)
-def _read_gguf(file: Path, _size: int, _mtime_ns: int) -> ModelShape:
     try:
-        from gguf import GGUFReader, LlamaFileType
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "reading GGUF metadata needs the gguf package: pip install 'llmroute[economics]'"
-        ) from exc
-    try:
-        reader = GGUFReader(file)
-    except Exception as exc:
+        header = read_header(file)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(file)!r}: {exc.strerror}", path="model") from None
+    except GGUFError as exc:
         raise ConfigError(f"{str(file)!r} is not a readable GGUF file: {exc}", path="model") from None
-
-    def value(key: str) -> Any:
-        f = reader.fields.get(key)
-        return None if f is None else f.contents()
+    value = header.metadata.get
 
     arch_name = value("general.architecture")
     if not isinstance(arch_name, str):
         raise ConfigError(f"{str(file)!r} has no general.architecture", path="model")
 
-    def need(key: str) -> int:
+    def number(key: str) -> int | None:
         v = value(f"{arch_name}.{key}")
-        if isinstance(v, list):  # per-layer values (some architectures): size for the largest
-            v = max(v)
-        if not isinstance(v, int) or v <= 0:
+        if isinstance(v, tuple):  # per-layer values (some architectures): size for the largest
+            v = max((x for x in v if isinstance(x, int)), default=None)
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+    def need(key: str) -> int:
+        v = number(key)
+        if v is None:
             raise ConfigError(f"{str(file)!r} lacks {arch_name}.{key}", path="model")
         return v
 
     heads = need("attention.head_count")
     hidden = need("embedding_length")
     kv_heads = need("attention.head_count_kv") if value(f"{arch_name}.attention.head_count_kv") is not None else heads
-    head_dim = value(f"{arch_name}.attention.key_length") or hidden // heads
-    lora = value(f"{arch_name}.attention.kv_lora_rank")
-    rope = value(f"{arch_name}.rope.dimension_count")
+    lora = number("attention.kv_lora_rank")
     arch = Architecture(
         layers=need("block_count"),
         hidden_size=hidden,
         attention_heads=heads,
         kv_heads=kv_heads,
-        head_dim=int(head_dim),
-        kv_latent_dim=int(lora) + int(rope or 0) if lora else None,
+        head_dim=number("attention.key_length") or hidden // heads,
+        kv_latent_dim=lora + (number("rope.dimension_count") or 0) if lora else None,
     )
-    file_type = value("general.file_type")
-    try:
-        quant = LlamaFileType(file_type).name.removeprefix("MOSTLY_").lower() if file_type is not None else None
-    except ValueError:
-        quant = None
-    expert_count = value(f"{arch_name}.expert_count")
-    expert_used = value(f"{arch_name}.expert_used_count")
-    params = float(sum(int(t.n_elements) for t in reader.tensors))
+    expert_count = number("expert_count")
+    expert_used = number("expert_used_count")
+    params = float(sum(t.n_elements for t in header.tensors))
     active = None
     if expert_count and expert_used:
-        expert = sum(int(t.n_elements) for t in reader.tensors if "_exps" in t.name)
+        expert = sum(t.n_elements for t in header.tensors if "_exps" in t.name)
         active = params - expert + expert * expert_used / expert_count
+    sizes = [t.n_bytes for t in header.tensors]
+    context = value(f"{arch_name}.context_length")
+    name = value("general.name")
     return ModelShape(
-        name=str(value("general.name") or file.stem),
+        name=name if isinstance(name, str) and name else file.stem,
         params=params,
         architecture=arch,
         active_params=active,
-        context_length=value(f"{arch_name}.context_length"),
-        quant=quant,
-        file_bytes=float(sum(int(t.n_bytes) for t in reader.tensors)),
+        context_length=context if isinstance(context, int) and not isinstance(context, bool) else None,
+        quant=header.file_type,
+        # a tensor type this reader does not know leaves the size to a quantization given
+        file_bytes=None if None in sizes else float(sum(n for n in sizes if n is not None)),
     )

