@@ -5,6 +5,7 @@ Public API only; heavy dependencies (litellm, llama_cpp, pydantic) load on first
 
 from __future__ import annotations
 
+from . import _moved
 from ._types import (
     Attempt,
     Completion,
@@ -31,6 +32,8 @@ from .errors import (
 from .router import Router
 
 __version__ = "0.1.0"
+
+_moved.install()  # old paths of moved modules (llmroute.catalog, ...) keep importing, with a warning
 
 __all__ = [
     "AllAttemptsFailedError",
