@@ -12,6 +12,7 @@ The fit label is the share of the ten other models that got a prompt wrong: a ge
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -22,8 +23,10 @@ from pathlib import Path
 from llmroute.eval import apgr, cpt
 from llmroute.eval.routerbench import MODELS, TASKS, Row, load, pair
 from llmroute.policies.complexity import _DEFAULT_FILE, Complexity
+from llmroute.policies.complexity.fitting import CUE_FEATURES, designed_scorer
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "routing" / "routerbench_zs"
+TASK_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "task_labelled.jsonl"
 STRONG = "gpt-4-1106-preview"
 WEAK = ("mistralai/mixtral-8x7b-chat", "mistralai/mistral-7b-chat")
 
@@ -47,8 +50,13 @@ def fit(folder: Path) -> Complexity:
         "label": "share of 10 non-GPT-4 models that answered wrong",
         "rows": len(prompts),
         "date": time.strftime("%Y-%m-%d"),
+        "recipe": "ln(chars) + a*cues + ln(1+quantities) + task prior (llmroute.policies.complexity.fitting.designed_scorer)",
     }
-    return Complexity.fit(prompts, labels, l2=100.0, info=info)
+    cue = Complexity.fit(prompts, labels, l2=100.0, info=info, feature_names=CUE_FEATURES).scorer
+    # percentiles (tiers) among everyday requests, not among RouterBench's long few-shot prompts
+    everyday = [json.loads(line)["prompt"] for line in TASK_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    info["percentiles_over"] = f"{len(everyday)} prompts of tests/data/task_labelled.jsonl (9 task categories)"
+    return Complexity(designed_scorer(cue, prompts, info, percentile_prompts=everyday))
 
 
 def random_scores(seed: int) -> Callable[[Row], float]:

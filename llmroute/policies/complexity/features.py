@@ -52,7 +52,20 @@ _SPACE_OUT = str.maketrans({c: " " for c in ".,;:!?()[]{}\"'`<>=+*/\\|^%$#~"})
 FEATURES = (
     "log_chars", "log_total_chars", "avg_word_len", "long_words", "rare_words", "digits", "code", "math",
     "reason", "multi", "constraint", "negation", "phrases", "uppercase", "punct",
+    "log_message_chars", "quantities", "task_prior",
 )
+
+# how much a task category needs a strong model, 0..1: the prior the ``task_prior`` feature
+# averages over the category cues a prompt hits (public finding: small models trail most on
+# maths, code and multi-step reasoning, least on writing, role-play and chat)
+TASK_PRIOR = {
+    "math": 1.0, "code": 0.9, "reasoning": 0.8, "extraction": 0.5, "classification": 0.35,
+    "summarisation": 0.35, "translation": 0.3, "writing": 0.15, "chat": 0.0,
+}
+_NO_CUE_PRIOR = 0.4
+_TOKEN_STRIP = ".,;:!?()[]{}'\"<>"
+_NO_DIGITS = str.maketrans(dict.fromkeys("0123456789"))
+_UNIT_SUFFIXES = ("th", "st", "nd", "rd", "km", "kg", "cm", "mm", "ml", "px", "gb", "mb", "kb", "ms")
 
 
 def _last_user_text(messages: Sequence[Message]) -> tuple[str, int]:
@@ -69,12 +82,62 @@ def _last_user_text(messages: Sequence[Message]) -> tuple[str, int]:
     return last, total
 
 
+def _identifier(token: str, digits: int) -> bool:
+    """A digit-bearing token that names something rather than counts it: an SSN, phone or card
+    number, an order or account id (``536-22-8745``, ``+44 20``, ``INV-2291``, ``DE123456789``)."""
+    if digits >= 7:
+        return True
+    if digits >= 5 and token.count("-") >= 2:
+        return True
+    if len(token) >= 6 and any(c.isalpha() for c in token):
+        return not token.lower().endswith(_UNIT_SUFFIXES)
+    return False
+
+
+def _numbers(ask: str) -> tuple[int, int]:
+    """(quantities, their digits) in the ask: numbers that count or measure; identifiers left out.
+
+    Neighbouring all-digit groups with 7+ digits between them (``+1 415 555 0100``,
+    ``4111 1111 1111 1111``) are one identifier, not several quantities.
+    """
+    quantities = digits = 0
+    run_count = run_digits = 0  # the current run of neighbouring digit-only groups
+    inside = False  # within a run already taken for an identifier
+    for raw in ask.split():
+        token = raw.strip(_TOKEN_STRIP)
+        d = len(token) - len(token.translate(_NO_DIGITS))
+        grouped = d > 0 and token.lstrip("+-(").rstrip(")-").isdigit()
+        if not grouped:
+            run_count = run_digits = 0
+            inside = False
+        if not d or _identifier(token, d):
+            continue
+        if grouped:
+            if inside:
+                continue
+            run_count += 1
+            run_digits += d
+            if run_digits >= 7 and run_count >= 2:  # a spaced phone, card or account number
+                quantities -= run_count - 1
+                digits -= run_digits - d
+                inside = True
+                continue
+        quantities += 1
+        digits += d
+    return max(quantities, 0), max(digits, 0)
+
+
 def features(messages: Sequence[Message] | str) -> dict[str, float]:
-    """The feature values the linear scorer reads; each roughly in [0, 1]."""
+    """The feature values the linear scorer reads; each roughly in [0, 1].
+
+    Digits in identifiers (SSNs, phone and card numbers, order ids: see :func:`_identifier`)
+    count neither as ``digits`` nor as ``quantities``: personal data is not maths.
+    """
     if isinstance(messages, str):
         text, total = messages, len(messages)
     else:
         text, total = _last_user_text(messages)
+    message_chars = math.log1p(len(text)) / 9
     # the ask: the last paragraph (few-shot examples and context come before it), capped
     cut = text.rstrip()
     para = cut.rfind("\n\n")
@@ -82,38 +145,73 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
     ask = ask[-_ASK_CHARS:]
     n = len(ask)
     if not n:
-        return dict.fromkeys(FEATURES, 0.0) | {"log_total_chars": math.log1p(total) / 9}
+        return dict.fromkeys(FEATURES, 0.0) | {
+            "log_total_chars": math.log1p(total) / 9, "log_message_chars": message_chars, "task_prior": _NO_CUE_PRIOR,
+        }
     dense = max(n, _MIN_DENSITY_CHARS)  # a few symbols in a one-liner are not a "dense" prompt
     low = ask.lower()
     words = low.translate(_SPACE_OUT).split()
     nw = max(len(words), 1)
-    unique = set(words)
-
-    def count(vocab: frozenset[str]) -> int:
-        return sum(words.count(w) for w in unique & vocab)
-
-    def hits(vocab: frozenset[str], scale: float) -> float:
-        return min(count(vocab) / scale, 1.0)
-
-    letters = sum(len(w) for w in words)
+    lexicon = _lexicon()
+    counts = [0, 0, 0, 0, 0, 0, 0]  # code, math, reason, multi, constraint, negation, common
+    letters = long_words = 0
+    mass = weight = 0.0
+    for w in words:
+        letters += len(w)
+        if len(w) >= 9:
+            long_words += 1
+        entry = lexicon.get(w)
+        if entry is not None:
+            for k in entry[0]:
+                counts[k] += 1
+            mass += entry[1]
+            weight += entry[2]
     classes = ask.translate(_CLASSES)
+    quantities, quantity_digits = _numbers(ask) if "\x01" in classes else (0, 0)
     return {
         "log_chars": math.log1p(len(ask)) / 8,
         "log_total_chars": math.log1p(total) / 9,
         "avg_word_len": letters / nw / 10,
-        "long_words": sum(words.count(w) for w in unique if len(w) >= 9) / nw,
-        "rare_words": 1.0 - count(_COMMON) / nw if words else 0.0,
-        "digits": min(classes.count("\x01") / dense * 10, 1.0),
-        "code": hits(_CODE, 5) if not ("```" in ask or "def " in ask) else 1.0,
-        "math": hits(_MATH, 3),
-        "reason": hits(_REASON, 3),
-        "multi": hits(_MULTI, 4),
-        "constraint": hits(_CONSTRAINT, 4),
-        "negation": hits(_NEGATION, 3),
+        "long_words": long_words / nw,
+        "rare_words": 1.0 - counts[6] / nw if words else 0.0,
+        "digits": min(quantity_digits / dense * 10, 1.0),
+        "code": min(counts[0] / 5, 1.0) if not ("```" in ask or "def " in ask) else 1.0,
+        "math": min(counts[1] / 3, 1.0),
+        "reason": min(counts[2] / 3, 1.0),
+        "multi": min(counts[3] / 4, 1.0),
+        "constraint": min(counts[4] / 4, 1.0),
+        "negation": min(counts[5] / 3, 1.0),
         "phrases": min(sum(p in low for p in _PHRASES) / 2, 1.0),
         "uppercase": min(classes.count("\x02") / dense * 5, 1.0),
         "punct": min(classes.count("\x03") / dense * 10, 1.0),
+        "log_message_chars": message_chars,
+        "quantities": math.log1p(quantities) / 3,
+        "task_prior": mass / weight if weight else _NO_CUE_PRIOR,
     }
+
+
+_LEXICON: dict[str, tuple[tuple[int, ...], float, float]] | None = None
+
+
+def _lexicon() -> dict[str, tuple[tuple[int, ...], float, float]]:
+    """word -> (the cue counters it adds to, its task-prior mass, its task-cue weight): one
+    lookup per word for every vocabulary feature and the task prior (the task policy's cues,
+    word pairs left out)."""
+    global _LEXICON
+    if _LEXICON is None:
+        from ..task import _INDEX
+
+        table: dict[str, tuple[tuple[int, ...], float, float]] = {}
+        vocabularies = (_CODE, _MATH, _REASON, _MULTI, _CONSTRAINT, _NEGATION, _COMMON)
+        for word in set().union(*vocabularies) | {w for w in _INDEX if " " not in w}:
+            hits = _INDEX.get(word, ())
+            table[word] = (
+                tuple(k for k, vocab in enumerate(vocabularies) if word in vocab),
+                sum(TASK_PRIOR[c] * w for c, w in hits),
+                sum(w for _, w in hits),
+            )
+        _LEXICON = table
+    return _LEXICON
 
 
 # one translate marks the three character classes the density features count (the control

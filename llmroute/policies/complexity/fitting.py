@@ -12,7 +12,7 @@ from ..._types import Message
 from ...errors import ConfigError
 from .features import FEATURES, features
 
-__all__ = ["LinearScorer", "fit_logistic"]
+__all__ = ["CUE_FEATURES", "TASK_WEIGHT", "LinearScorer", "designed_scorer", "fit_logistic"]
 
 _EDGE = 0.01
 
@@ -36,12 +36,20 @@ class LinearScorer:
     info: Mapping[str, Any]
     quantiles: tuple[float, ...] = ()
 
+    def __post_init__(self) -> None:
+        # z = bias + sum(w * (f - mean) / scale), folded once into an offset and per-feature
+        # coefficients, zero weights skipped: the per-request loop is as short as it can be
+        terms = [(n, w / sd) for n, mu, sd, w in zip(self.names, self.mean, self.scale, self.weights, strict=True) if w]
+        offset = self.bias - sum(w * mu / sd for mu, sd, w in zip(self.mean, self.scale, self.weights, strict=True) if w)
+        object.__setattr__(self, "_terms", tuple(terms))
+        object.__setattr__(self, "_offset", offset)
+
     def probability(self, messages: Sequence[Message] | str) -> float:
         """The logistic model's output: how likely a small model fails the prompt."""
         f = features(messages)
-        z = self.bias
-        for name, mu, sd, w in zip(self.names, self.mean, self.scale, self.weights, strict=True):
-            z += w * (f.get(name, 0.0) - mu) / sd
+        z: float = self._offset  # type: ignore[attr-defined]
+        for name, c in self._terms:  # type: ignore[attr-defined]
+            z += c * f.get(name, 0.0)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def __call__(self, messages: Sequence[Message] | str) -> float:
@@ -150,3 +158,46 @@ def _quantile(values: Sequence[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(data) - 1)
     return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+# -- the shipped default's recipe -----------------------------------------------------------
+
+CUE_FEATURES = FEATURES[:15]
+"""The text cues the default's fitted part reads (everything but length, quantities, task)."""
+TASK_WEIGHT = math.log(4) / 0.85
+"""Per unit of ``task_prior``: maths (1.0) over writing (0.15) counts as a prompt four times longer."""
+
+
+def designed_scorer(
+    cue: LinearScorer,
+    prompts: Sequence[Sequence[Message] | str],
+    info: Mapping[str, Any],
+    percentile_prompts: Sequence[Sequence[Message] | str] | None = None,
+) -> LinearScorer:
+    """The default: log length + the fitted cue score (same spread) + log quantities + task prior.
+
+    ``z = ln(chars) + a * cue + ln(1 + quantities) + TASK_WEIGHT * task_prior`` where ``a`` gives the
+    cue score the spread of log length over ``prompts`` (the 50/50 blend that beat length on
+    held-out data), a doubling of the numbers in the ask weighs like a doubling of its length,
+    and the task weight is a stated prior. Only the cue part is fitted. The score is the
+    percentile among ``percentile_prompts`` (default ``prompts``); ``probability`` is not calibrated.
+    """
+    rows = [features(p) for p in prompts]
+    n = len(rows)
+
+    def spread(values: Sequence[float]) -> float:
+        mu = sum(values) / n
+        return math.sqrt(sum((v - mu) ** 2 for v in values) / n) or 1.0
+
+    index = {name: i for i, name in enumerate(cue.names)}
+    cue_z = [sum(cue.weights[i] * (f[k] - cue.mean[i]) / cue.scale[i] for k, i in index.items()) for f in rows]
+    length = [9.0 * f["log_message_chars"] for f in rows]
+    a = spread(length) / spread(cue_z)
+    names = (*cue.names, "log_message_chars", "quantities", "task_prior")
+    mean = (*cue.mean, *(sum(f[k] for f in rows) / n for k in names[len(cue.names):]))
+    scale = (*cue.scale, 1.0, 1.0, 1.0)
+    weights = (*(a * w for w in cue.weights), 9.0, 3.0, TASK_WEIGHT)
+    base = LinearScorer(names, mean, scale, weights, cue.bias, (0.0, 1.0), dict(info))
+    probabilities = [base.probability(p) for p in (prompts if percentile_prompts is None else percentile_prompts)]
+    quantiles = tuple(_quantile(probabilities, i / 100) for i in range(101))
+    return LinearScorer(names, mean, scale, weights, cue.bias, (1 / 3, 2 / 3), dict(info) | {"cue_spread_factor": a}, quantiles)

@@ -108,6 +108,7 @@ class Complexity:
         percentile: bool = True,
         tier_shares: tuple[float, float] = (1 / 3, 2 / 3),
         info: Mapping[str, Any] | None = None,
+        feature_names: Sequence[str] | None = None,
         **kw: Any,
     ) -> Complexity:
         """A Complexity whose scorer is fitted on ``prompts`` (text or messages) and ``labels``.
@@ -118,13 +119,16 @@ class Complexity:
         fitted prompts (see :class:`LinearScorer`); tier thresholds default to their terciles.
         ``nonnegative`` keeps every weight >= 0 (more of a cue never makes a prompt easier), a
         prior that stops the fit from learning one dataset's quirks (say, that short prompts
-        in it happen to be hard).
+        in it happen to be hard). ``feature_names`` fits a subset of :data:`FEATURES` (default: all).
         """
         if len(prompts) != len(labels) or len(prompts) < 10:
             raise ConfigError(f"need at least 10 prompts and one label each, got {len(prompts)} and {len(labels)}", path="fit")
         if any(not 0.0 <= y <= 1.0 for y in labels):
             raise ConfigError("labels must be in [0, 1]", path="fit.labels")
-        names = FEATURES
+        names = tuple(feature_names) if feature_names is not None else FEATURES
+        unknown = sorted(set(names) - set(FEATURES))
+        if unknown or not names:
+            raise ConfigError(f"unknown features {unknown}; known: {list(FEATURES)}", path="fit.feature_names")
         raw = [[features(p)[k] for k in names] for p in prompts]
         mean = [sum(col) / len(col) for col in zip(*raw, strict=True)]
         scale = [
