@@ -49,6 +49,7 @@ POLICIES = {
     "cost": "llmroute.policies:Cost",
     "latency": "llmroute.policies:Latency",
     "fit": "llmroute.policies:Fit",
+    "task": "llmroute.policies.task:Task",
 }
 
 
