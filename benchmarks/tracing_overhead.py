@@ -28,8 +28,8 @@ from typing import Any
 
 from llmroute import Model, Price, Response, Router
 from llmroute._plan import AttemptPlan
+from llmroute._types import Choice, ResponseMessage
 from llmroute.adapters import Function
-from llmroute.router import _response
 
 MESSAGES = [{"role": "user", "content": "Classify the sentiment: I love it"}]
 
@@ -43,10 +43,18 @@ class Bare(Router):
         plan = AttemptPlan(request, self.decide(request), self._by_name, self._settings, **extra)
         while (step := plan.next()) is not None:
             started = time.perf_counter()
-            sent = plan.request_for(step) if hasattr(plan, "request_for") else plan.request
-            result = step.model.adapter.complete(sent)
-            plan.succeeded(step.model, time.perf_counter() - started, result.usage)
-            return _response(plan, step.model, result)
+            result = step.model.adapter.complete(plan.request_for(step))
+            attempt = plan.succeeded(step, time.perf_counter() - started, result.usage)
+            message = ResponseMessage(content=plan.restore(step.model, result.content), tool_calls=result.tool_calls)
+            return Response(
+                id=result.response_id or "chatcmpl-bare",
+                model=step.model.name,
+                choices=(Choice(message, finish_reason=result.finish_reason),),
+                usage=result.usage,
+                decision=plan.decision,
+                attempts=tuple(plan.attempts),
+                cost=attempt.cost,
+            )
         raise plan.exhausted()
 
 
@@ -58,23 +66,27 @@ def batch_us(fn: Callable[[], Any], n: int) -> float:
 
 
 def isolated_us(router: Router, n: int) -> float:
-    """The calls completion() makes into llmroute.tracing for one successful call, timed alone."""
+    """The calls completion() makes into llmroute.observability for one successful call, timed alone."""
     import timeit
 
     from llmroute._plan import Step
+    from llmroute._types import Attempt
+    from llmroute.observability.facts import CallSummary
 
     telemetry = router._telemetry
     request = router._request(MESSAGES, {})
     decision = router.decide(request)
     result = router.models[0].adapter.complete(request)
     step = Step(router.models[0])
+    attempt = Attempt("m", None, 0.0, result.usage, cost=0.0)
 
     def one() -> None:
-        call = telemetry.call(request)
-        call.decide(lambda r: decision)
-        with call:
-            attempt = call.attempt(step)
-            attempt.completed(result)
+        trace = telemetry.call(request)
+        trace.decided(decision)
+        span = trace.attempt(step)
+        span.ended(attempt, output=result.content, finish_reason=result.finish_reason)
+        if not trace.quiet:
+            trace.end(CallSummary(request, "chat", 0.0, 0.0, decision, (attempt,), result.content))
 
     return min(timeit.repeat(one, number=n, repeat=7)) / n * 1e6
 

@@ -5,7 +5,10 @@ Public API only; heavy dependencies (litellm, llama_cpp, pydantic) load on first
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import _moved
+from ._lazy import lazy_attributes
 from ._types import (
     Attempt,
     Completion,
@@ -29,20 +32,44 @@ from .errors import (
     PolicyError,
     ProviderError,
 )
+from .reliability import BreakerPolicy, RetryPolicy
 from .router import Router
+
+if TYPE_CHECKING:
+    from .observability.audit import AuditRecord, JsonlAuditLog
+    from .pricing import cost_of, price_of
+    from .state import InMemoryStore, StateStore
 
 __version__ = "0.1.0"
 
 _moved.install()  # old paths of moved modules (llmroute.catalog, ...) keep importing, with a warning
 
+# Names that would import more than the core: loaded on first use.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "AuditRecord": ".observability.audit",
+        "InMemoryStore": ".state",
+        "JsonlAuditLog": ".observability.audit",
+        "StateStore": ".state",
+        "cost_of": ".pricing",
+        "price_of": ".pricing",
+    },
+    globals(),
+)
+
 __all__ = [
     "AllAttemptsFailedError",
     "Attempt",
+    "AuditRecord",
+    "BreakerPolicy",
     "Completion",
     "ConfigError",
     "Constraint",
     "Decision",
+    "InMemoryStore",
     "InvalidRequestError",
+    "JsonlAuditLog",
     "LLMRouteError",
     "Model",
     "NoEligibleModelError",
@@ -51,10 +78,14 @@ __all__ = [
     "ProviderError",
     "Request",
     "Response",
+    "RetryPolicy",
     "Router",
+    "StateStore",
     "StreamChunk",
     "StreamEvent",
     "Usage",
     "Verdict",
     "__version__",
+    "cost_of",
+    "price_of",
 ]

@@ -24,9 +24,11 @@ __all__ = ["MOVED", "install"]
 
 # old dotted name -> new dotted name
 MOVED: Mapping[str, str] = {
+    "llmroute.audit": "llmroute.observability.audit",
     "llmroute.breakeven": "llmroute.economics.breakeven",
     "llmroute.catalog": "llmroute.economics.catalog",
     "llmroute.sizing": "llmroute.economics.sizing",
+    "llmroute.tracing": "llmroute.observability",  # its public names (print_spans, ...) live there
 }
 
 

@@ -1,6 +1,9 @@
 """The pure part of routing: the Decision, and the attempt plan the router's loops execute.
 
-Nothing here does I/O, so the sync and async loops share every rule.
+Nothing here does I/O, so the sync and async loops share every rule. The plan is also the one
+bookkeeper of a call: ``succeeded``/``failed`` book an attempt's outcome (breakers included)
+and return the :class:`~llmroute.Attempt`, with its usage and cost, that traces, audit and
+stateful policies are then given.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .errors import (
     ProviderError,
 )
 from .policies.base import Policy
+from .pricing import cost_of
 from .reliability import CircuitBreakers, RetryPolicy
 
 __all__ = ["AttemptPlan", "PlanSettings", "Step", "decide"]
@@ -37,12 +41,13 @@ class PlanSettings:
 
 
 def _estimate_output(request: Request, model: Model, settings: PlanSettings) -> int:
-    wanted = request.max_tokens or settings.default_output_tokens
+    wanted = request.output_tokens
     return min(wanted, model.max_output_tokens) if model.max_output_tokens else wanted
 
 
-def estimated_cost(request: Request, model: Model, settings: PlanSettings) -> float:
-    return model.price.cost(request.input_tokens, _estimate_output(request, model, settings))
+def estimated_cost(request: Request, model: Model, settings: PlanSettings) -> float | None:
+    """USD this request is expected to cost on ``model``; None when its price is unknown."""
+    return cost_of(model, request.input_tokens, _estimate_output(request, model, settings))
 
 
 def _detectors(constraints: Sequence[Constraint]) -> tuple[str, ...]:
@@ -123,7 +128,7 @@ def decide(
         ranked = list(candidates)
     priced = any(c.max_cost is not None for c in constraints)  # else no constraint reads the cost
     for model in candidates if constraints else ():
-        cost = estimated_cost(request, model, settings) if priced else 0.0
+        cost = estimated_cost(request, model, settings) if priced else None
         violation = None
         for c in constraints:
             violation = c.violation(model, cost)
@@ -156,12 +161,15 @@ def decide(
 @dataclass(frozen=True, slots=True)
 class Step:
     """The next attempt: which model, after how long a pause, within how many seconds (None: no
-    request deadline), and whether it retries the model just tried."""
+    request deadline), its index among the call's attempts, whether it retries the model just
+    tried, and whether it falls back from the chosen model."""
 
     model: Model
     delay_s: float = 0.0
     timeout_s: float | None = None
     retry: bool = False
+    index: int = 0
+    fallback: bool = False
 
 
 class AttemptPlan:
@@ -244,7 +252,8 @@ class AttemptPlan:
                 self._deadline_hit = True  # no time left to wait for this model; try the next
             elif (why := self._violation(model) or self._claim(model)) is None:
                 self._tries += 1
-                return Step(model, delay, None if remaining is None else remaining - delay, retry=True)
+                timeout = None if remaining is None else remaining - delay
+                return self._step(model, delay, timeout, retry=True)
             else:
                 self.skipped[model.name] = why
         if self.attempts and not self.settings.fallback:
@@ -255,9 +264,13 @@ class AttemptPlan:
             why = self._violation(model) or self._claim(model)
             if why is None:
                 self._current, self._tries = model, 1
-                return Step(model, 0.0, remaining)
+                return self._step(model, 0.0, remaining, retry=False)
             self.skipped[model.name] = why
         return None
+
+    def _step(self, model: Model, delay: float, timeout: float | None, *, retry: bool) -> Step:
+        fallback = model.name != self.decision.model
+        return Step(model, delay, timeout, retry, len(self.attempts), fallback)
 
     def request_for(self, step: Step) -> Request:
         """The request to send for ``step``: redacted where a constraint says so; with a deadline,
@@ -311,8 +324,10 @@ class AttemptPlan:
         return None if self._breakers is None else self._breakers.acquire(model.name)
 
     def _violation(self, model: Model) -> str | None:
-        cost = estimated_cost(self.request, model, self.settings)
-        for c in self.decision.constraints:
+        constraints = self.decision.constraints
+        priced = any(c.max_cost is not None for c in constraints)
+        cost = estimated_cost(self.request, model, self.settings) if priced else None
+        for c in constraints:
             why = c.violation(model, cost)
             if why:
                 return why
@@ -321,15 +336,21 @@ class AttemptPlan:
         chain = self._redacted(model)
         return chain if isinstance(chain, str) else None
 
-    def succeeded(self, model: Model, elapsed_s: float, usage: Usage | None) -> None:
-        self.attempts.append(Attempt(model.name, None, elapsed_s, usage, bool(self._redacted(model))))
+    # -- the bookkeeping: every attempt's outcome is booked here, once ----------------------
+    def succeeded(self, step: Step, elapsed_s: float, usage: Usage) -> Attempt:
+        """Book ``step`` as answered; the returned Attempt carries its usage and cost."""
+        attempt = self._book(step, None, elapsed_s, usage)
         if self._breakers is not None:
-            self._breakers.record(model.name, None)
+            self._breakers.record(step.model.name, None)
+        return attempt
 
-    def failed(self, model: Model, error: LLMRouteError, elapsed_s: float) -> None:
+    def failed(self, step: Step, error: LLMRouteError, elapsed_s: float, usage: Usage | None = None) -> Attempt:
+        """Book ``step`` as failed (``usage``: what a broken stream had generated) and decide what
+        comes next: retry the model, fall back, or stop."""
+        model = step.model
         if isinstance(error, ProviderError) and error.model is None:
             error.model = model.name
-        self.attempts.append(Attempt(model.name, error, elapsed_s, None, bool(self._redacted(model))))
+        attempt = self._book(step, error, elapsed_s, usage)
         if self._breakers is not None:
             self._breakers.record(model.name, error)
         if isinstance(error, BadRequestError) or not isinstance(error, ProviderError):
@@ -340,6 +361,16 @@ class AttemptPlan:
             self._min_context = max(self._min_context or 0, model.context_window)
         elif model is self._current:
             self._retry_in = self.retry.delay(self._tries, error)
+        return attempt
+
+    def _book(self, step: Step, error: LLMRouteError | None, elapsed_s: float, usage: Usage | None) -> Attempt:
+        model = step.model
+        cost = None if usage is None else cost_of(model, usage.prompt_tokens, usage.completion_tokens)
+        attempt = Attempt(
+            model.name, error, elapsed_s, usage, bool(self._redacted(model)), cost, step.index, step.retry, step.fallback
+        )
+        self.attempts.append(attempt)
+        return attempt
 
     def exhausted(self) -> LLMRouteError:
         """The error to raise when no step is left."""

@@ -149,6 +149,7 @@ def build_request(
     metadata: Mapping[str, Any] | None = None,
     stream: bool = False,
     params: Mapping[str, Any],
+    default_output_tokens: int = 256,
 ) -> Request:
     """Validate everything a caller passed; raise InvalidRequestError naming the first problem."""
     checked = _check_messages(messages)
@@ -177,4 +178,5 @@ def build_request(
         metadata=dict(metadata or {}),
         model=model,
         stream=stream,
+        default_output_tokens=default_output_tokens,
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,9 @@ CAPABILITIES: frozenset[str] = frozenset(get_args(Capability))
 CLASSIFICATIONS: tuple[str, ...] = get_args(Classification)
 
 Message = Mapping[str, Any]
+
+_REQUEST_IDS = itertools.count(1)
+_PROCESS = os.urandom(4).hex()  # request ids stay unique across the processes sharing a store
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,20 +142,17 @@ class Request:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     model: str | None = None  # pinned model name
     stream: bool = False
+    # Unique per call: names the call in audit records and ties a stateful policy's hold to it.
+    id: str = field(default_factory=lambda: f"req-{next(_REQUEST_IDS)}-{_PROCESS}", compare=False)
+    # The router's expectation of output tokens when the request sets no max_tokens.
+    default_output_tokens: int = field(default=256, compare=False, repr=False)
 
     @cached_property
     def text(self) -> str:
         """All text content of every message, joined: what detectors and scorers read."""
-        parts: list[str] = []
-        for message in self.messages:
-            content = message.get("content")
-            if isinstance(content, str):
-                parts.append(content)
-            elif isinstance(content, list):
-                for part in content:
-                    if isinstance(part, Mapping) and isinstance(part.get("text"), str):
-                        parts.append(part["text"])
-        return "\n".join(parts)
+        from ._text import messages_text
+
+        return messages_text(self.messages)
 
     @cached_property
     def input_tokens(self) -> int:
@@ -163,6 +165,12 @@ class Request:
     def max_tokens(self) -> int | None:
         value = self.params.get("max_tokens", self.params.get("max_completion_tokens"))
         return value if isinstance(value, int) else None
+
+    @property
+    def output_tokens(self) -> int:
+        """Expected output tokens: ``max_tokens``, else the router's ``default_output_tokens``.
+        The one expectation the decision, the Cost and Fit policies and budgets all use."""
+        return self.max_tokens or self.default_output_tokens
 
     @cached_property
     def needs(self) -> frozenset[str]:
@@ -204,14 +212,19 @@ class Constraint:
         """Whether ``model`` may only see a redacted copy of the request."""
         return self.redact is not None and self.hosting is not None and model.hosting not in self.hosting
 
-    def violation(self, model: Model, estimated_cost: float) -> str | None:
-        """Why ``model`` may not serve the request, or None when it may (redacted, if ``redacts``)."""
+    def violation(self, model: Model, estimated_cost: float | None) -> str | None:
+        """Why ``model`` may not serve the request, or None when it may (redacted, if ``redacts``).
+
+        A cost cap fails closed: a model whose cost cannot be estimated (price unknown) violates it.
+        """
         if self.hosting is not None and model.hosting not in self.hosting and self.redact is None:
             allowed = ", ".join(sorted(self.hosting))
             return f"{self.name}: {self.reason}; hosting {model.hosting!r} not in {{{allowed}}}"
         if self.models is not None and model.name not in self.models:
             return f"{self.name}: {self.reason}; model not allowed"
-        if self.max_cost is not None and estimated_cost > self.max_cost:
+        if self.max_cost is not None and estimated_cost is None:
+            return f"{self.name}: {self.reason}; price unknown"
+        if self.max_cost is not None and estimated_cost is not None and estimated_cost > self.max_cost:
             return (
                 f"{self.name}: {self.reason}; estimated ${estimated_cost:.6f} "
                 f"> limit ${self.max_cost:.6f}"
@@ -282,7 +295,7 @@ class Decision:
     constraints: tuple[Constraint, ...]
     estimated_input_tokens: int
     estimated_output_tokens: int
-    estimated_cost: float
+    estimated_cost: float | None  # USD; None when the chosen model's price is unknown
     pinned: bool = False
     dropped: Mapping[str, str] = field(default_factory=dict)
 
@@ -301,10 +314,8 @@ class Decision:
                 lines.append(f"    dropped {name}: {why}")
         for c in self.constraints:
             lines.append(f"  constraint {c.name}: {c.reason}")
-        lines.append(
-            f"estimate: {self.estimated_input_tokens} in / {self.estimated_output_tokens} out tokens, "
-            f"${self.estimated_cost:.6f}"
-        )
+        cost = "price unknown" if self.estimated_cost is None else f"${self.estimated_cost:.6f}"
+        lines.append(f"estimate: {self.estimated_input_tokens} in / {self.estimated_output_tokens} out tokens, {cost}")
         return "\n".join(lines)
 
 
@@ -343,13 +354,23 @@ class StreamEvent:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One call to one model: how it ended, how long it took, whether it saw a redacted copy."""
+    """One call to one model, as the attempt plan booked it: how it ended, how long it took,
+    what it used and cost, and where it stood in the plan.
+
+    ``cost`` is USD from the one cost function (:func:`llmroute.pricing.cost_of`); None when
+    the model's price is unknown or nothing was used. ``index`` counts attempts from 0;
+    ``retry`` marks a second try of the same model, ``fallback`` a model other than the chosen one.
+    """
 
     model: str
     error: LLMRouteError | None
     elapsed_s: float
     usage: Usage | None = None
     redacted: bool = False
+    cost: float | None = None
+    index: int = 0
+    retry: bool = False
+    fallback: bool = False
 
     @property
     def ok(self) -> bool:
@@ -380,7 +401,7 @@ class Response:
     usage: Usage
     decision: Decision
     attempts: tuple[Attempt, ...]
-    cost: float
+    cost: float | None  # USD of the attempt that answered; None when its price is unknown
     created: int = field(default_factory=lambda: int(time.time()))
     object: str = "chat.completion"
 

@@ -1,7 +1,18 @@
 """The Router: one chat model to the caller, many models behind it.
 
+One call, start to end::
+
+    request  = build_request(...)          # validated, before anything is sent
+    decision = decide(...)                 # _plan: every policy, then the hard constraints (pure)
+    reserve(...)                           # stateful policies hold what the call may use
+    call     = _Call(plan, trace, ...)     # this module: the call's one bookkeeping path
+    loop:  step = plan.next()  ->  adapter.complete/stream  ->  call.answered / call.failed
+    call.end(...)                          # trace + audit from a CallSummary, holds released
+
 Every rule lives in the pure plan (``_plan``); the methods here are thin loops that execute it,
 one blocking and one async, so both behave the same and async never blocks the event loop.
+The plan books each attempt once and returns the :class:`Attempt`; :class:`_Call` hands that
+same object to the trace and to the stateful policies.
 """
 
 from __future__ import annotations
@@ -14,9 +25,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._plan import AttemptPlan, PlanSettings, decide
+from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._request import build_request
 from ._types import (
+    Attempt,
     Choice,
     ChunkChoice,
     Completion,
@@ -27,22 +39,33 @@ from ._types import (
     Response,
     ResponseMessage,
     StreamChunk,
+    StreamEvent,
     Usage,
 )
-from .errors import ConfigError, LLMRouteError, ProviderTimeoutError, StreamInterruptedError
-from .policies.base import Policy, policy_name
+from .errors import (
+    ConfigError,
+    LLMRouteError,
+    NoEligibleModelError,
+    PolicyError,
+    ProviderTimeoutError,
+    StreamInterruptedError,
+)
+from .observability.facts import CallSummary, Operation
+from .observability.spans import AttemptSpan, CallTrace, Telemetry
+from .policies.base import Policy, StatefulPolicy, is_stateful, policy_name
 from .reliability import BreakerPolicy, CircuitBreakers, RetryPolicy
 from .tokens import estimate_tokens
-from .tracing import AttemptTrace, CallTrace, Telemetry, traced_astream, traced_stream
 
 _log = logging.getLogger("llmroute")
 
 if TYPE_CHECKING:
+    from .policies.privacy.redaction import StreamRestorer
     from .state import StateStore
 
 __all__ = ["Router"]
 
 _S = TypeVar("_S", Iterator[StreamChunk], AsyncIterator[StreamChunk])
+_RESERVE_TRIES = 3  # decide again this often when concurrent requests took a reservation's room
 
 
 class Router:
@@ -94,6 +117,10 @@ class Router:
         self._models = models
         self._by_name = by_name
         self._policies = tuple(named)
+        # Policies with state (budgets, latency samples) get the reserve/record/release hooks.
+        self._stateful: tuple[tuple[str, StatefulPolicy], ...] = tuple(
+            (name, policy) for name, policy in named if is_stateful(policy)  # type: ignore[misc]
+        )
         self._settings = PlanSettings(
             default_output_tokens=default_output_tokens,
             fallback=fallback,
@@ -152,6 +179,7 @@ class Router:
             metadata=kw.pop("metadata", None),
             stream=stream,
             params=kw,
+            default_output_tokens=self._settings.default_output_tokens,
         )
 
     def decide(self, request: Request) -> Decision:
@@ -159,98 +187,103 @@ class Router:
         return decide(request, self._models, self._by_name, self._policies, self._settings)
 
     def route(self, messages: Any, **kw: Any) -> Decision:
-        """Decide which model would serve this request, and why. Calls nothing."""
+        """Decide which model would serve this request, and why. Calls nothing, holds nothing."""
         request = self._request(messages, kw)
+        trace = self._telemetry.call(request, "route")
+        started = _Clock()
         try:
-            return self._telemetry.call(request, "route").decide(self.decide)
-        finally:
-            self._release(request)  # a dry run holds no budget reservation
-
-    # -- policy hooks: what stateful policies (spend, latency) learn after deciding ---------
-    def _record(self, request: Request, model: Model, usage: Usage | None, cost: float, elapsed_s: float) -> None:
-        """Call ``record(request, model, usage, cost, elapsed_s)`` on each policy that has it."""
-        for name, policy in self._policies:
-            hook = getattr(policy, "record", None)
-            if hook is not None:
-                try:
-                    hook(request, model, usage, cost, elapsed_s)
-                except Exception as exc:  # the call succeeded; a broken hook must not undo that
-                    _log.warning("policy %r record() raised %s", name, type(exc).__name__)
-
-    def _release(self, request: Request) -> None:
-        """Call ``release(request)`` on each policy that has it: the request ended without a recorded call."""
-        for name, policy in self._policies:
-            hook = getattr(policy, "release", None)
-            if hook is not None:
-                try:
-                    hook(request)
-                except Exception as exc:
-                    _log.warning("policy %r release() raised %s", name, type(exc).__name__)
+            decision = self.decide(request)
+        except BaseException as exc:
+            trace.end(started.summary(request, "route", None, error=exc))
+            raise
+        trace.decided(decision)
+        trace.end(started.summary(request, "route", decision))
+        return decision
 
     # -- calling -------------------------------------------------------------------------
-    def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> tuple[AttemptPlan, CallTrace]:
+    def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> _Call:
+        """Validate, decide, hold what the call may use, and open its bookkeeping."""
         request = self._request(messages, kw, stream)
-        call = self._telemetry.call(request)
+        trace = self._telemetry.call(request)
+        clock = _Clock()
+        plan: AttemptPlan | None = None
         try:
-            decision = call.decide(self.decide)
-            plan = call.plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers)
-        except BaseException as exc:  # no model, or every circuit open: end the call's span before failing fast
-            call.end(exc)
+            for _ in range(_RESERVE_TRIES):
+                decision = self.decide(request)
+                plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers)
+                if self._reserve(request, plan.decision):
+                    break
+            else:
+                raise NoEligibleModelError(
+                    "no room left for this request: concurrent requests took what its budget allowed",
+                    reasons={n: "reservation refused" for n in plan.decision.candidates} if plan else {},
+                )
+        except BaseException as exc:  # no model, every circuit open, no room: end the call here
             self._release(request)
+            trace.end(clock.summary(request, "chat", plan.decision if plan else None, error=exc))
             raise
-        return plan, call
+        trace.decided(plan.decision)
+        return _Call(self, plan, trace, clock)
+
+    def _reserve(self, request: Request, decision: Decision) -> bool:
+        for name, policy in self._stateful:
+            try:
+                ok = policy.reserve(request, decision)
+            except LLMRouteError:
+                self._release(request)
+                raise
+            except Exception as exc:
+                self._release(request)
+                raise PolicyError(f"policy {name!r} reserve() raised {type(exc).__name__}: {exc}") from exc
+            if not ok:
+                self._release(request)
+                return False
+        return True
+
+    def _release(self, request: Request) -> None:
+        for name, policy in self._stateful:
+            try:
+                policy.release(request)
+            except Exception as exc:  # giving back must not fail the call
+                _log.warning("policy %r release() raised %s", name, type(exc).__name__)
 
     def completion(self, messages: Any, **kw: Any) -> Response:
         """Route and call; returns an OpenAI-shaped Response with ``.decision`` and ``.attempts``."""
-        plan, call = self._start(messages, kw)
+        call = self._start(messages, kw)
         with call:
-            return self._complete(plan, call)
+            return self._complete(call)
 
-    def _complete(self, plan: AttemptPlan, call: CallTrace) -> Response:
-        while (step := plan.next()) is not None:
+    def _complete(self, call: _Call) -> Response:
+        while (step := call.next()) is not None:
             if step.delay_s:
                 time.sleep(step.delay_s)
-            attempt = call.attempt(step)
-            started = time.perf_counter()
+            request = call.begin(step)
             try:
-                result = step.model.adapter.complete(plan.request_for(step))
+                result = step.model.adapter.complete(request)
             except LLMRouteError as exc:
-                plan.failed(step.model, exc, time.perf_counter() - started)
-                attempt.failed(exc)
+                call.failed(exc)
                 continue
-            return self._succeeded(plan, step.model, attempt, result, time.perf_counter() - started)
-        self._release(plan.request)
-        raise plan.exhausted()
+            return call.answered(result)
+        raise call.exhausted()
 
     async def acompletion(self, messages: Any, **kw: Any) -> Response:
         """The async twin of :meth:`completion`."""
-        plan, call = self._start(messages, kw)
+        call = self._start(messages, kw)
         with call:
-            return await self._acomplete(plan, call)
+            return await self._acomplete(call)
 
-    async def _acomplete(self, plan: AttemptPlan, call: CallTrace) -> Response:
-        while (step := plan.next()) is not None:
+    async def _acomplete(self, call: _Call) -> Response:
+        while (step := call.next()) is not None:
             if step.delay_s:
                 await _sleep(step.delay_s)
-            attempt = call.attempt(step)
-            started = time.perf_counter()
+            request = call.begin(step)
             try:
-                result = await _bounded(step.model.adapter.acomplete(plan.request_for(step)), step.timeout_s)
+                result = await _bounded(step.model.adapter.acomplete(request), step.timeout_s)
             except LLMRouteError as exc:
-                plan.failed(step.model, exc, time.perf_counter() - started)
-                attempt.failed(exc)
+                call.failed(exc)
                 continue
-            return self._succeeded(plan, step.model, attempt, result, time.perf_counter() - started)
-        self._release(plan.request)
-        raise plan.exhausted()
-
-    def _succeeded(self, plan: AttemptPlan, model: Model, attempt: AttemptTrace, result: Completion, elapsed: float) -> Response:
-        """Book a successful non-streamed attempt (plan, trace, stateful policies) and shape the Response."""
-        plan.succeeded(model, elapsed, result.usage)
-        attempt.completed(result)
-        response = _response(plan, model, result)
-        self._record(plan.request, model, result.usage, response.cost, elapsed)
-        return response
+            return call.answered(result)
+        raise call.exhausted()
 
     def stream(self, messages: Any, **kw: Any) -> Iterator[StreamChunk]:
         """Route and stream chunks. Bad input raises here, before anything is sent.
@@ -258,81 +291,62 @@ class Router:
         A failure before the first content chunk falls back to the next model; a failure after
         it raises StreamInterruptedError carrying the partial text.
         """
-        plan, call = self._start(messages, kw, stream=True)
-        return self._settle_when_dropped(traced_stream(call, self._stream(plan, call)), plan, call)
+        call = self._start(messages, kw, stream=True)
+        return _settle_when_dropped(self._stream(call), call)
 
-    def _stream(self, plan: AttemptPlan, call: CallTrace) -> Iterator[StreamChunk]:
-        chunk_id = _new_id()
-        while (step := plan.next()) is not None:
-            if step.delay_s:
-                time.sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step))
-            events = step.model.adapter.stream(plan.request_for(step))
-            try:
-                for event in events:
-                    chunk = acc.add(event)
-                    if chunk is not None:
-                        yield chunk
-            except LLMRouteError as exc:
-                acc.fail(exc)
-                continue
-            finally:
-                close = getattr(events, "close", None)
-                if close is not None:
-                    close()
-            tail = acc.flush()
-            if tail is not None:
-                yield tail
-            final = acc.finish()
-            self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
-            yield final
-            return
-        self._release(plan.request)
-        raise plan.exhausted()
+    def _stream(self, call: _Call) -> Iterator[StreamChunk]:
+        with call:  # ends the call when the stream ends, fails or is closed
+            chunk_id = _new_id()
+            while (step := call.next()) is not None:
+                if step.delay_s:
+                    time.sleep(step.delay_s)
+                acc = _StreamState(call, step, chunk_id)
+                events = step.model.adapter.stream(acc.request)
+                try:
+                    for event in events:
+                        chunk = acc.add(event)
+                        if chunk is not None:
+                            yield chunk
+                except LLMRouteError as exc:
+                    acc.fail(exc)
+                    continue
+                finally:
+                    close = getattr(events, "close", None)
+                    if close is not None:
+                        close()
+                yield from acc.finish()
+                return
+            raise call.exhausted()
 
     def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
         """The async twin of :meth:`stream`."""
-        plan, call = self._start(messages, kw, stream=True)
-        return self._settle_when_dropped(traced_astream(call, self._astream(plan, call)), plan, call)
+        call = self._start(messages, kw, stream=True)
+        return _settle_when_dropped(self._astream(call), call)
 
-    async def _astream(self, plan: AttemptPlan, call: CallTrace) -> AsyncIterator[StreamChunk]:
-        chunk_id = _new_id()
-        while (step := plan.next()) is not None:
-            if step.delay_s:
-                await _sleep(step.delay_s)
-            acc = _StreamState(plan, step.model, chunk_id, call.attempt(step))
-            events = step.model.adapter.astream(plan.request_for(step))
-            try:
-                async for event in events:
-                    chunk = acc.add(event)
-                    if chunk is not None:
-                        yield chunk
-            except LLMRouteError as exc:
-                acc.fail(exc)
-                continue
-            finally:
-                aclose = getattr(events, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            tail = acc.flush()
-            if tail is not None:
-                yield tail
-            final = acc.finish()
-            self._record(plan.request, step.model, final.usage, final.cost or 0.0, time.perf_counter() - acc.started)
-            yield final
-            return
-        self._release(plan.request)
-        raise plan.exhausted()
-
-    def _settle_when_dropped(self, stream: _S, plan: AttemptPlan, call: CallTrace) -> _S:
-        """A stream dropped unfinished (never iterated, or closed early) still ends its trace and
-        audit record and gives back its budget reservation, when it is collected."""
-        weakref.finalize(stream, self._settle, plan.request, call)
-        return stream
-
-    def _settle(self, request: Request, call: CallTrace) -> None:
-        call.end(GeneratorExit())  # no-op for a stream that already ended
-        self._release(request)  # likewise: a recorded call already released it
+    async def _astream(self, call: _Call) -> AsyncIterator[StreamChunk]:
+        with call:
+            chunk_id = _new_id()
+            while (step := call.next()) is not None:
+                if step.delay_s:
+                    await _sleep(step.delay_s)
+                acc = _StreamState(call, step, chunk_id)
+                events = step.model.adapter.astream(acc.request)
+                try:
+                    async for event in events:
+                        chunk = acc.add(event)
+                        if chunk is not None:
+                            yield chunk
+                except LLMRouteError as exc:
+                    acc.fail(exc)
+                    continue
+                finally:
+                    aclose = getattr(events, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+                for chunk in acc.finish():
+                    yield chunk
+                return
+            raise call.exhausted()
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
@@ -347,23 +361,159 @@ class Router:
         self.close()
 
 
+class _Clock:
+    """When a call started, in both clocks a summary needs."""
+
+    __slots__ = ("perf", "wall")
+
+    def __init__(self) -> None:
+        self.wall = time.time()
+        self.perf = time.perf_counter()
+
+    def summary(
+        self,
+        request: Request,
+        operation: Operation,
+        decision: Decision | None,
+        attempts: tuple[Attempt, ...] = (),
+        output: str | None = None,
+        error: BaseException | None = None,
+    ) -> CallSummary:
+        return CallSummary(request, operation, self.wall, time.perf_counter() - self.perf, decision, attempts, output, error)
+
+
+class _Call:
+    """One routed call's single bookkeeping path.
+
+    The plan books each attempt (``plan.succeeded``/``plan.failed``) and returns the Attempt;
+    this hands that one object to the attempt's span and to the stateful policies, and ends the
+    call exactly once: trace and audit from a :class:`CallSummary`, then every hold released.
+    """
+
+    def __init__(self, router: Router, plan: AttemptPlan, trace: CallTrace, clock: _Clock) -> None:
+        self.plan = plan
+        self.request = plan.request
+        self.trace = trace
+        self.clock = clock
+        self._router = router
+        self._step: Step | None = None
+        self._span: AttemptSpan | None = None
+        self._started = 0.0
+        self._output: str | None = None
+        self._ended = False
+
+    # -- one attempt -----------------------------------------------------------------------
+    def next(self) -> Step | None:
+        return self.plan.next()
+
+    def begin(self, step: Step) -> Request:
+        """Start ``step``'s attempt; returns the request to send (redacted where required)."""
+        self._step, self._span, self._started = step, self.trace.attempt(step), time.perf_counter()
+        return self.plan.request_for(step)
+
+    def saw(self, event: StreamEvent) -> None:
+        assert self._span is not None
+        self._span.saw(event)
+
+    def failed(self, exc: LLMRouteError, usage: Usage | None = None) -> Attempt:
+        step, span = self._current()
+        attempt = self.plan.failed(step, exc, time.perf_counter() - self._started, usage)
+        span.ended(attempt)
+        self._learn(attempt)
+        return attempt
+
+    def succeeded(
+        self,
+        usage: Usage,
+        output: str | None,
+        finish_reason: str | None,
+        response_id: str | None = None,
+        response_model: str | None = None,
+    ) -> Attempt:
+        step, span = self._current()
+        attempt = self.plan.succeeded(step, time.perf_counter() - self._started, usage)
+        self._output = output
+        span.ended(attempt, output=output, finish_reason=finish_reason, response_id=response_id, response_model=response_model)
+        self._learn(attempt)
+        return attempt
+
+    def answered(self, result: Completion) -> Response:
+        """Book a non-streamed answer and shape the Response."""
+        model = self._current()[0].model
+        content = self.plan.restore(model, result.content)
+        attempt = self.succeeded(result.usage, content, result.finish_reason, result.response_id, result.response_model)
+        return Response(
+            id=result.response_id or _new_id(),
+            model=model.name,
+            choices=(Choice(ResponseMessage(content=content, tool_calls=result.tool_calls), finish_reason=result.finish_reason),),
+            usage=result.usage,
+            decision=self.plan.decision,
+            attempts=tuple(self.plan.attempts),
+            cost=attempt.cost,
+        )
+
+    def exhausted(self) -> LLMRouteError:
+        return self.plan.exhausted()
+
+    def _current(self) -> tuple[Step, AttemptSpan]:
+        assert self._step is not None and self._span is not None
+        return self._step, self._span
+
+    def _learn(self, attempt: Attempt) -> None:
+        for name, policy in self._router._stateful:
+            try:
+                policy.record(self.request, attempt)
+            except Exception as exc:  # the attempt is booked; a broken hook must not undo that
+                _log.warning("policy %r record() raised %s", name, type(exc).__name__)
+
+    # -- the end -----------------------------------------------------------------------------
+    def __enter__(self) -> _Call:
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self.end(exc)
+
+    def end(self, exc: BaseException | None) -> None:
+        """End the call once, however it ended (answered, failed, closed, dropped)."""
+        if self._ended:
+            return
+        self._ended = True
+        if not self.trace.quiet:
+            attempts = tuple(self.plan.attempts)
+            self.trace.end(self.clock.summary(self.request, "chat", self.plan.decision, attempts, self._output, exc))
+        self._router._release(self.request)
+
+
+def _settle_when_dropped(stream: _S, call: _Call) -> _S:
+    """A stream dropped unfinished (never iterated, or closed early) still ends its call — trace,
+    audit, reservations — when it is collected."""
+    weakref.finalize(stream, call.end, GeneratorExit())
+    return stream
+
+
 class _StreamState:
     """What one streamed attempt has delivered so far; shared by both stream loops."""
 
-    def __init__(self, plan: AttemptPlan, model: Model, chunk_id: str, attempt: AttemptTrace) -> None:
-        self.plan = plan
-        self.attempt = attempt
-        self.model = model
+    def __init__(self, call: _Call, step: Step, chunk_id: str) -> None:
+        self.call = call
+        self.plan = call.plan
+        self.model = step.model
         self.chunk_id = chunk_id
-        self.started = time.perf_counter()
+        self.request = call.begin(step)
         self.parts: list[str] = []
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-        restore = plan.restorer(model)
-        self.restoring = _Restoring(restore) if restore is not None else None
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        restore = self.plan.restorer(step.model)
+        self.restoring: StreamRestorer | None = None
+        if restore is not None:  # only a redacted attempt needs it: privacy loads on first use
+            from .policies.privacy.redaction import StreamRestorer
 
-    def add(self, event: Any) -> StreamChunk | None:
-        self.attempt.saw(event)
+            self.restoring = StreamRestorer(restore)
+
+    def add(self, event: StreamEvent) -> StreamChunk | None:
+        self.call.saw(event)
         if event.usage is not None:
             self.usage = event.usage
         if event.finish_reason is not None:
@@ -372,11 +522,6 @@ class _StreamState:
         if remaining is not None and remaining <= 0:  # a stream that trickles on past the deadline
             raise ProviderTimeoutError("request deadline reached while streaming")
         text = event.text if self.restoring is None else self.restoring.feed(event.text)
-        return self._chunk(text) if text else None
-
-    def flush(self) -> StreamChunk | None:
-        """The text a redaction placeholder held back at the end of the stream, restored."""
-        text = self.restoring.flush() if self.restoring is not None else ""
         return self._chunk(text) if text else None
 
     def _chunk(self, text: str) -> StreamChunk:
@@ -390,8 +535,7 @@ class _StreamState:
         )
 
     def fail(self, exc: LLMRouteError) -> None:
-        self.plan.failed(self.model, exc, time.perf_counter() - self.started)
-        self.attempt.failed(exc)
+        self.call.failed(exc)
         if self.parts:
             raise StreamInterruptedError(
                 f"stream from {self.model.name!r} failed after {len(self.parts)} chunks: {type(exc).__name__}",
@@ -399,43 +543,23 @@ class _StreamState:
                 model=self.model.name,
             ) from exc
 
-    def finish(self) -> StreamChunk:
-        usage = self.usage or Usage(self.plan.request.input_tokens, estimate_tokens("".join(self.parts)))
-        self.plan.succeeded(self.model, time.perf_counter() - self.started, usage)
-        self.attempt.streamed(usage, self.finish_reason, "".join(self.parts))
-        return StreamChunk(
+    def finish(self) -> Iterator[StreamChunk]:
+        """The text a redaction placeholder held back, then the final chunk with usage and cost."""
+        tail = self.restoring.flush() if self.restoring is not None else ""
+        if tail:
+            yield self._chunk(tail)
+        text = "".join(self.parts)
+        usage = self.usage or Usage(self.plan.request.input_tokens, estimate_tokens(text))
+        attempt = self.call.succeeded(usage, text, self.finish_reason)
+        yield StreamChunk(
             id=self.chunk_id,
             model=self.model.name,
             choices=(ChunkChoice(Delta(), finish_reason=self.finish_reason or "stop"),),
             decision=self.plan.decision,
             usage=usage,
-            cost=self.model.price.cost(usage.prompt_tokens, usage.completion_tokens),
+            cost=attempt.cost,
             attempts=tuple(self.plan.attempts),
         )
-
-
-class _Restoring:
-    """Restores redaction placeholders in streamed text, holding back a tail that may be the
-    first half of a placeholder split across chunks."""
-
-    HOLD = 64  # longest placeholder held back; a longer "[..." tail is plain text
-
-    def __init__(self, restore: Callable[[str | None], str | None]) -> None:
-        self.restore = restore
-        self.pending = ""
-
-    def feed(self, text: str) -> str:
-        text = self.pending + text
-        cut = text.rfind("[")
-        if cut != -1 and "]" not in text[cut:] and len(text) - cut <= self.HOLD:
-            text, self.pending = text[:cut], text[cut:]
-        else:
-            self.pending = ""
-        return self.restore(text) or ""
-
-    def flush(self) -> str:
-        text, self.pending = self.pending, ""
-        return self.restore(text) or ""
 
 
 def _new_id() -> str:
@@ -458,22 +582,3 @@ async def _sleep(seconds: float) -> None:
     import asyncio  # only async callers pay for importing asyncio
 
     await asyncio.sleep(seconds)
-
-
-def _response(plan: AttemptPlan, model: Model, result: Completion) -> Response:
-    return Response(
-        id=result.response_id or _new_id(),
-        model=model.name,
-        choices=(
-            Choice(
-                ResponseMessage(content=plan.restore(model, result.content), tool_calls=result.tool_calls),
-                finish_reason=result.finish_reason,
-            ),
-        ),
-        usage=result.usage,
-        decision=plan.decision,
-        attempts=tuple(plan.attempts),
-        cost=model.price.cost(result.usage.prompt_tokens, result.usage.completion_tokens),
-    )
-
-

@@ -21,9 +21,8 @@ from llmroute import (
     Verdict,
 )
 from llmroute.adapters import Function
-from llmroute.audit import AuditRecord, JsonlAuditLog
 from llmroute.errors import ProviderUnavailableError, RateLimitError
-from llmroute.tracing import CAPTURE_CONTENT_ENV
+from llmroute.observability import CAPTURE_CONTENT_ENV, AuditRecord, JsonlAuditLog
 
 SECRET = "my card is 4111-1111-1111-1111 and mail bob@example.com"
 MSG = [{"role": "user", "content": SECRET}]

@@ -199,7 +199,9 @@ def test_online_and_compare_with_the_local_gguf_model(tmp_path: Path, monkeypatc
         assert server.received == []
         assert "model 'big' has no outcomes in recorded.jsonl; it has: smol" in capsys.readouterr().err
         recorded.unlink()
-        assert main(args) == 0
+        # Named, not inferred: which model scores best depends on a 135M model's answers, and
+        # those differ across CPU builds; this test checks recording and replay, not them.
+        assert main([*args, "--premium", "big"]) == 0
         assert len(server.received) == 2
         assert "premium model big" in capsys.readouterr().out
         rows = load_dataset(recorded)

@@ -207,9 +207,16 @@ def test_a_broken_record_hook_does_not_fail_the_call(caplog: pytest.LogCaptureFi
 
             return Verdict.keep_all(candidates)
 
+        def reserve(self, *args: Any) -> bool:
+            return True
+
         def record(self, *args: Any) -> None:
             raise RuntimeError("boom")
+
+        def release(self, *args: Any) -> None:
+            raise RuntimeError("boom too")
 
     router = Router([Model("mid", reply(), price=Price(1, 2))], [Broken()])
     assert router.completion(MSG).content == "ok"
     assert "policy 'broken' record() raised RuntimeError" in caplog.text
+    assert "policy 'broken' release() raised RuntimeError" in caplog.text

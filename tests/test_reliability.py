@@ -137,14 +137,14 @@ def test_retries_the_same_model_then_falls_back() -> None:
     p = plan(retry=RetryPolicy(attempts_per_model=2, base_delay_s=0.1, jitter_s=0))
     step = p.next()
     assert step is not None and (step.model.name, step.delay_s, step.retry) == ("a", 0.0, False)
-    p.failed(step.model, ProviderUnavailableError("503"), 0.01)
+    p.failed(step, ProviderUnavailableError("503"), 0.01)
     step = p.next()
     assert step is not None and (step.model.name, step.retry) == ("a", True)
     assert step.delay_s == pytest.approx(0.1)
-    p.failed(step.model, ProviderUnavailableError("503"), 0.01)
+    p.failed(step, ProviderUnavailableError("503"), 0.01)
     step = p.next()
     assert step is not None and (step.model.name, step.delay_s, step.retry) == ("b", 0.0, False)
-    p.failed(step.model, RateLimitError("429", retry_after=99), 0.01)
+    p.failed(step, RateLimitError("429", retry_after=99), 0.01)
     assert p.next() is None  # b asked for longer than we wait
     error = p.exhausted()
     assert isinstance(error, AllAttemptsFailedError)
@@ -155,12 +155,12 @@ def test_non_retryable_errors_are_not_retried() -> None:
     p = plan()
     step = p.next()
     assert step is not None
-    p.failed(step.model, BadRequestError("400"), 0.0)
+    p.failed(step, BadRequestError("400"), 0.0)
     assert p.next() is None
     p = plan(("a", "b"))
     step = p.next()
     assert step is not None
-    p.failed(step.model, AuthenticationError("401"), 0.0)
+    p.failed(step, AuthenticationError("401"), 0.0)
     step = p.next()
     assert step is not None and step.model.name == "b"  # another provider, another key
 
@@ -170,13 +170,13 @@ def test_max_attempts_counts_retries_and_no_fallback_still_retries() -> None:
     names = []
     while (step := p.next()) is not None:
         names.append(step.model.name)
-        p.failed(step.model, ProviderTimeoutError("t"), 0.0)
+        p.failed(step, ProviderTimeoutError("t"), 0.0)
     assert names == ["a", "a"]
     p = plan(("a", "b"), retry=RetryPolicy(attempts_per_model=2, jitter_s=0), fallback=False)
     names = []
     while (step := p.next()) is not None:
         names.append(step.model.name)
-        p.failed(step.model, ProviderTimeoutError("t"), 0.0)
+        p.failed(step, ProviderTimeoutError("t"), 0.0)
     assert names == ["a", "a"]
 
 
@@ -187,12 +187,12 @@ def test_deadline_bounds_waits_and_attempts() -> None:
     assert step is not None and step.timeout_s == pytest.approx(1.0)
     assert p.request_for(step).params["timeout"] == pytest.approx(1.0)
     clock.advance(0.7)
-    p.failed(step.model, ProviderTimeoutError("t"), 0.7)
+    p.failed(step, ProviderTimeoutError("t"), 0.7)
     step = p.next()  # a 0.5 s wait does not fit in the 0.3 s left: go straight to b
     assert step is not None and step.model.name == "b" and step.delay_s == 0
     assert step.timeout_s == pytest.approx(0.3)
     clock.advance(0.3)
-    p.failed(step.model, ProviderTimeoutError("t"), 0.3)
+    p.failed(step, ProviderTimeoutError("t"), 0.3)
     assert p.next() is None
     assert "deadline of 1 s reached" in str(p.exhausted())
 
@@ -239,7 +239,7 @@ def test_context_overflow_is_not_retried_on_the_same_window() -> None:
     p = AttemptPlan(request, router.decide(request), {m.name: m for m in ms}, PlanSettings(), clock=Clock())
     step = p.next()
     assert step is not None
-    p.failed(step.model, ContextWindowExceededError("long"), 0.0)
+    p.failed(step, ContextWindowExceededError("long"), 0.0)
     step = p.next()
     assert step is not None and step.model.name == "large"
     assert "not larger" in p.skipped["same"]
@@ -343,7 +343,7 @@ def test_a_circuit_that_opens_mid_request_stops_its_retries() -> None:
     p = plan(("a", "b"), breakers=b, clock=clock)
     step = p.next()
     assert step is not None and step.model.name == "a"
-    p.failed(step.model, ProviderUnavailableError("x"), 0.0)  # opens a's circuit
+    p.failed(step, ProviderUnavailableError("x"), 0.0)  # opens a's circuit
     step = p.next()
     assert step is not None and step.model.name == "b"
     assert p.skipped["a"].startswith("circuit open")

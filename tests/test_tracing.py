@@ -31,7 +31,7 @@ from llmroute import (
 )
 from llmroute.adapters import Function, LiteLLM
 from llmroute.errors import ProviderUnavailableError, RateLimitError
-from llmroute.tracing import CAPTURE_CONTENT_ENV, format_tree
+from llmroute.observability import CAPTURE_CONTENT_ENV, format_tree
 
 SECRET = "my card is 4111-1111-1111-1111 and mail bob@example.com"
 MSG = [{"role": "user", "content": SECRET}]
@@ -447,7 +447,7 @@ def test_print_spans_installs_a_printer() -> None:
         "import io, sys\n"
         "from llmroute import Router, Model\n"
         "from llmroute.adapters import Function\n"
-        "from llmroute.tracing import print_spans\n"
+        "from llmroute.observability import print_spans\n"
         "print_spans(sys.stdout)\n"
         "Router([Model('m', Function(lambda r: 'hi'))]).completion([{'role': 'user', 'content': 'x'}])\n"
     )
@@ -459,7 +459,7 @@ def test_print_spans_installs_a_printer() -> None:
 def test_print_spans_without_sdk_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
-    from llmroute.tracing import print_spans
+    from llmroute.observability import print_spans
 
     real_import = builtins.__import__
 
@@ -504,7 +504,7 @@ def test_llamacpp_attempt_is_internal_span(otel: Otel) -> None:
 @pytest.mark.llama
 def test_demo_trace_prints_the_spans() -> None:
     pytest.importorskip("llama_cpp")
-    pytest.importorskip("llmroute._demo")
+    pytest.importorskip("llmroute.cli.demo")
     out = subprocess.run([sys.executable, "-m", "llmroute.cli", "demo", "--trace"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "llmroute.route  [internal" in out.stdout

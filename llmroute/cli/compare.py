@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             print(table(
                 ["model", "latency", "in tokens", "out tokens", "cost"],
                 [[r["model"], f"{r['latency_s']:.2f}s", r.get("input_tokens", "-"), r.get("output_tokens", "-"),
-                  f"${r['cost']:.6f}" if "cost" in r else "failed"] for r in rows],
+                  ("unknown" if r["cost"] is None else f"${r['cost']:.6f}") if "cost" in r else "failed"] for r in rows],
             ))
             for r in rows:
                 print(f"-- {r['model']}:")

@@ -63,7 +63,7 @@ class Outcome:
     latency_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = 0.0  # None: the model's price is unknown
     attempts: list[tuple[str, str | None]] = field(default_factory=list)  # (model, error type or None)
     error: str | None = None
 
@@ -171,9 +171,13 @@ def _print_outcome(index: int, outcome: Outcome) -> None:
         print(f"  answer: {answer}")
         print(
             f"  latency {outcome.latency_s * 1000:.0f} ms | tokens {outcome.prompt_tokens} in / "
-            f"{outcome.completion_tokens} out | cost ${outcome.cost:.8f}"
+            f"{outcome.completion_tokens} out | cost {_usd(outcome.cost)}"
         )
     print()
+
+
+def _usd(cost: float | None) -> str:
+    return "unknown (no price)" if cost is None else f"${cost:.8f}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
                     "models": [m.name for m in router.models],
                     "skipped_for_missing_keys": dict(skipped),
                     "results": [o.to_dict() for o in outcomes],
-                    "total_cost_usd": sum(o.cost for o in outcomes),
+                    "total_cost_usd": sum(o.cost or 0.0 for o in outcomes),
                     "elapsed_s": round(elapsed, 3),
                 },
                 indent=2,
@@ -221,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
         served = ", ".join(f"{n} by {m}" for m, n in by_model.items()) or "none"
         print(
             f"done in {elapsed:.1f} s: {len(outcomes) - failed} answered ({served}), {failed} failed; "
-            f"total cost ${sum(o.cost for o in outcomes):.8f}"
+            f"total cost ${sum(o.cost or 0.0 for o in outcomes):.8f}"
+            + (" (some prices unknown)" if any(o.cost is None and o.error is None for o in outcomes) else "")
         )
     return 1 if failed else 0

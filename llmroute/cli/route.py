@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import LLMRouteError
+from ..pricing import cost_of
 
 if TYPE_CHECKING:
     from .._types import Decision
@@ -68,8 +69,9 @@ def explain_table(router: Router, decision: Decision) -> str:
             verdict = "chosen" if i == 0 else f"fallback {i}"
         else:
             verdict = "dropped: " + decision.dropped.get(model.name, "not considered")
-        cost = model.price.cost(decision.estimated_input_tokens, decision.estimated_output_tokens)
-        rows.append((model.name, model.hosting, model.tier or "-", f"${cost:.6f}", verdict))
+        cost = cost_of(model, decision.estimated_input_tokens, decision.estimated_output_tokens)
+        shown = "unknown" if cost is None else f"${cost:.6f}"
+        rows.append((model.name, model.hosting, model.tier or "-", shown, verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4] for row in rows]
     lines.insert(1, "-" * len(lines[0]))

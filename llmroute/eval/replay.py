@@ -75,11 +75,13 @@ def offline_router(dataset: Dataset, source: Router | Mapping[str, Any] | str | 
 
 
 def outcome_cost(outcome: Outcome, model: Model | None = None) -> float:
-    """Recorded cost; else the model's price times recorded tokens; else 0."""
+    """Recorded cost; else the model's price (llmroute.pricing) times recorded tokens; else 0."""
     if outcome.cost is not None:
         return outcome.cost
     if model is not None and outcome.input_tokens is not None:
-        return model.price.cost(outcome.input_tokens, outcome.output_tokens or 0)
+        from ..pricing import cost_of
+
+        return cost_of(model, outcome.input_tokens, outcome.output_tokens or 0) or 0.0
     return 0.0
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
 from .._types import Constraint, Verdict
-from .base import Policy, policy_name
+from .base import Policy, StatefulPolicy, policy_name
 
 if TYPE_CHECKING:
     from .complexity import Complexity, LinearScorer
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .fit import Fit
     from .latency import Latency
     from .privacy import Finding, Privacy, Redaction
+    from .task import Task
 
 _LAZY = {
     "Budget": ".cost",
@@ -29,6 +30,7 @@ _LAZY = {
     "LinearScorer": ".complexity",
     "Privacy": ".privacy",
     "Redaction": ".privacy",
+    "Task": ".task",
 }
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "Policy",
     "Privacy",
     "Redaction",
+    "StatefulPolicy",
+    "Task",
     "Verdict",
     "policy_name",
 ]

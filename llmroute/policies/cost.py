@@ -1,24 +1,28 @@
 """Cost: cheapest first among models that meet a quality floor, within per-request and windowed budgets.
 
 A request's cost is estimated before any call: input tokens (the fast estimate, or exact and
-offline with tiktoken), output tokens from ``max_tokens`` or an expectation, each model's own
-price, else litellm's price map, else what ``unknown_price`` says. Budgets become hard
-Constraints, so fallbacks and pinned models respect them too. Spend is recorded from actual
-usage after each call (the router calls :meth:`Cost.record`); under concurrency each request
-reserves its estimate first, so a window overshoots by at most one request's estimate error.
+offline with tiktoken), output tokens from ``max_tokens`` or an expectation, and each model's
+price from the one cost function (:mod:`llmroute.pricing`: the model's own price, else
+litellm's price map, else unknown, which ``unknown_price`` decides about). Budgets become hard
+Constraints, so fallbacks and pinned models respect them too.
+
+Deciding only reads the budgets. Cost is a :class:`~llmroute.policies.StatefulPolicy`: after
+deciding, the router has it ``reserve`` the decision's estimate in every budget window; each
+attempt's actual cost is ``record``-ed; ``release`` gives the reservation back when the call
+ends. Under concurrency a window therefore overshoots by at most one request's estimate error.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._types import Constraint, Model, Price, Request, Usage, Verdict
+from .._types import Attempt, Constraint, Decision, Model, Price, Request, Verdict
 from ..errors import ConfigError
+from ..pricing import price_of
 from ..state import InMemoryStore, StateStore, window_key
 
 __all__ = ["Budget", "Cost"]
@@ -26,7 +30,6 @@ __all__ = ["Budget", "Cost"]
 Window = Literal["minute", "hour", "day", "month"]
 Scope = Literal["router", "tenant", "user"]
 UnknownPrice = Literal["last", "drop", "free"]
-_FREE = Price()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ class Cost:
         quality_key: str = "quality",
         drop_unscored: bool = False,
         rank: Literal["within_tier", "cheapest", "keep"] = "within_tier",
-        output_tokens: int = 256,
+        output_tokens: int | None = None,
         count_tokens: Literal["estimate", "tiktoken"] = "estimate",
         unknown_price: UnknownPrice = "last",
         max_cost: float | None = None,
@@ -88,7 +91,7 @@ class Cost:
             raise ConfigError(f"must be last, drop or free, got {unknown_price!r}", path="cost.unknown_price")
         if count_tokens not in ("estimate", "tiktoken"):
             raise ConfigError(f"must be estimate or tiktoken, got {count_tokens!r}", path="cost.count_tokens")
-        if output_tokens < 1:
+        if output_tokens is not None and output_tokens < 1:
             raise ConfigError(f"must be >= 1, got {output_tokens!r}", path="cost.output_tokens")
         if max_cost is not None and not max_cost >= 0:
             raise ConfigError(f"must be >= 0, got {max_cost!r}", path="cost.max_cost")
@@ -103,9 +106,8 @@ class Cost:
         self.budgets = tuple(_budget(b, i) for i, b in enumerate(budgets))
         self.store: StateStore = store if store is not None else InMemoryStore()
         self.reservation_ttl_s = reservation_ttl_s
-        self._prices: dict[str, Price | None] = {}
         self._cache: dict[Model, tuple[Price | None, int | None, float | None]] = {}
-        self._reserved: dict[int, list[tuple[str, float]]] = {}
+        self._held: dict[str, list[tuple[str, float]]] = {}  # request id -> (key, amount) reserved
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -113,27 +115,18 @@ class Cost:
 
     # -- prices and estimates ------------------------------------------------------------
     def price(self, model: Model) -> Price | None:
-        """The model's own price; for an unpriced API model, litellm's price map; else None."""
-        if model.price != _FREE or model.hosting != "api" or model.metadata.get("free"):
-            return model.price
-        try:
-            return self._prices[model.name]
-        except KeyError:
-            price = self._prices[model.name] = _litellm_price(model)
-            return price
+        """The model's price as :func:`llmroute.pricing.price_of` finds it; None when unknown."""
+        return price_of(model)
 
     def input_tokens(self, request: Request) -> int:
         if self.count_tokens == "estimate":
             return request.input_tokens
+        from .._text import message_texts
         from ..tokens import count_tokens
 
         total = 3
         for message in request.messages:
-            content = message.get("content")
-            texts = [content] if isinstance(content, str) else [
-                p["text"] for p in content or () if isinstance(p, Mapping) and isinstance(p.get("text"), str)
-            ]
-            total += 4 + sum(count_tokens(t) for t in texts)
+            total += 4 + sum(count_tokens(t) for t in message_texts(message))
         return total
 
     def estimate(
@@ -143,7 +136,7 @@ class Cost:
         price = self.price(model)
         if price is None:
             return 0.0 if self.unknown_price == "free" else None
-        out = output_tokens or request.max_tokens or self.output_tokens
+        out = output_tokens or request.max_tokens or self.output_tokens or request.default_output_tokens
         if model.max_output_tokens:
             out = min(out, model.max_output_tokens)
         return price.cost(request.input_tokens if input_tokens is None else input_tokens, out)
@@ -162,7 +155,7 @@ class Cost:
     # -- the policy ----------------------------------------------------------------------
     def __call__(self, request: Request, candidates: Sequence[Model]) -> Verdict:
         tokens = self.input_tokens(request)
-        out = request.max_tokens or self.output_tokens
+        out = request.max_tokens or self.output_tokens or request.default_output_tokens
         meta = request.metadata
         floor = meta.get("min_quality", self.quality_floor) if meta else self.quality_floor
         cap = meta.get("max_cost", self.max_cost) if meta else self.max_cost
@@ -181,8 +174,7 @@ class Cost:
             if price is None:
                 cost = 0.0 if self.unknown_price == "free" else None
             else:
-                o = out if not max_out or max_out > out else max_out
-                cost = (tokens * price.input + o * price.output) / 1_000_000
+                cost = price.cost(tokens, out if not max_out or max_out > out else max_out)
             costs[model.name] = cost
             why = None
             if floor is not None and (quality is not None or self.drop_unscored):
@@ -214,9 +206,6 @@ class Cost:
             reason += f"; quality floor {floor:g}"
         if limit is not None:
             reason += f"; limit ${limit:.6f} ({limit_why})"
-        if self.budgets and kept and not self._reserve(request, costs[kept[0].name] or 0.0):
-            # another request reserved the rest of the window since we looked: decide again
-            return self(request, candidates)
         return Verdict(
             keep=tuple(m.name for m in kept),
             dropped=dropped,
@@ -253,12 +242,20 @@ class Cost:
         keyed.sort(key=lambda k: k[:3])
         return [k[3] for k in keyed]
 
-    def _reserve(self, request: Request, amount: float) -> bool:
-        """Hold ``amount`` in every budget window of the request, atomically per window.
+    # -- the state hooks (StatefulPolicy): the router calls them around each call ---------
+    def reserve(self, request: Request, decision: Decision) -> bool:
+        """Hold the decision's estimated cost in every budget window of the request.
 
-        False (nothing held) when a window no longer has room: a concurrent request took it.
-        A request that is already over budget has nothing to reserve and always succeeds.
+        False (nothing held) when a window no longer has room: a concurrent request took it
+        since this one decided, and the router decides again. A request with nothing to hold
+        (no budgets, a free or unpriced model, already over budget) always succeeds.
         """
+        if not self.budgets:
+            return True
+        # This policy's own estimate too, from its verdict: with ``output_tokens`` or tiktoken
+        # counting set it may expect more than the router does, and the hold must cover that.
+        mine = [v.data.get("estimates", {}).get(decision.model) for v in decision.verdicts if v.policy == self.name]
+        amount = max([decision.estimated_cost or 0.0, *(m for m in mine if isinstance(m, (int, float)))])
         if amount <= 0:
             return True
         held: list[tuple[str, float]] = []
@@ -271,29 +268,23 @@ class Cost:
                     self.store.incr(k, -a)
                 return False
         with self._lock:
-            self._reserved.setdefault(id(request), []).extend(held)
+            self._held[request.id] = held
         return True
 
-    def release(self, request: Request) -> None:
-        """Give back what ``request`` reserved (the router calls this when it ends without success)."""
-        with self._lock:
-            held = self._reserved.pop(id(request), [])
-        for key, amount in held:
-            self.store.incr(key, -amount)
-
-    def record(self, request: Request, model: Model, usage: Usage | None, cost: float, elapsed_s: float = 0.0) -> None:
-        """Add a call's actual cost to every budget window; release the request's reservation."""
-        self.release(request)
-        if usage is None:
-            return
-        actual = cost
-        if actual == 0.0 and self.price(model) is not None:
-            actual = (self.price(model) or Price()).cost(usage.prompt_tokens, usage.completion_tokens)
-        if actual <= 0:
+    def record(self, request: Request, attempt: Attempt) -> None:
+        """Add one attempt's actual cost to every budget window of the request."""
+        if not self.budgets or attempt.cost is None or attempt.cost <= 0:
             return
         for budget in self.budgets:
             key, ttl = budget.key(request)
-            self.store.incr(key, actual, ttl_s=ttl + 60)
+            self.store.incr(key, attempt.cost, ttl_s=ttl + 60)
+
+    def release(self, request: Request) -> None:
+        """Give back what ``request`` reserved; the router calls this once when the call ends."""
+        with self._lock:
+            held = self._held.pop(request.id, [])
+        for key, amount in held:
+            self.store.incr(key, -amount)
 
     def spent(self, request: Request | None = None) -> dict[str, float]:
         """Spend so far in each budget's current window (for this request's tenant/user)."""
@@ -312,18 +303,3 @@ def _budget(value: Budget | Mapping[str, Any], index: int) -> Budget:
             raise ConfigError(f"unknown fields {unknown}; known: limit, window, per", path=f"cost.budgets[{index}]")
         return Budget(**value)
     raise ConfigError(f"must be a Budget or a mapping, got {type(value).__name__}", path=f"cost.budgets[{index}]")
-
-
-def _litellm_price(model: Model) -> Price | None:
-    """litellm's bundled price-map entry for the model's litellm name, read without importing litellm."""
-    name = model.metadata.get("litellm_model") or getattr(model.adapter, "model", None) or model.name
-    if not isinstance(name, str):
-        return None
-    from ..catalog import litellm_price_map
-
-    table, _ = litellm_price_map()
-    for key in itertools.chain((name,), (name.split("/", 1)[1],) if "/" in name else ()):
-        found = table.get(key)
-        if found is not None:
-            return Price(input=found[0] * 1_000_000, output=found[1] * 1_000_000)
-    return None

@@ -13,15 +13,15 @@ __all__ = ["Fit"]
 class Fit:
     """Drop models whose context window cannot hold prompt + output, or that lack a needed capability.
 
-    Output is ``max_tokens`` when the request sets it, else ``output_tokens``; ``margin`` is a
-    share of the window kept free because the prompt size is an estimate. Models without a
-    known context window are kept.
+    Output is ``max_tokens`` when the request sets it, else ``output_tokens``, else the router's
+    ``default_output_tokens``; ``margin`` is a share of the window kept free because the prompt
+    size is an estimate. Models without a known context window are kept.
     """
 
     name = "fit"
 
-    def __init__(self, *, output_tokens: int = 256, margin: float = 0.05) -> None:
-        number(output_tokens, "fit.output_tokens", minimum=0, integer=True)
+    def __init__(self, *, output_tokens: int | None = None, margin: float = 0.05) -> None:
+        number(output_tokens, "fit.output_tokens", minimum=0, integer=True, allow_none=True)
         number(margin, "fit.margin", minimum=0, maximum=1, exclusive_maximum=True)
         self.output_tokens = output_tokens
         self.margin = margin
@@ -32,7 +32,7 @@ class Fit:
     def __call__(self, request: Request, candidates: Sequence[Model]) -> Verdict:
         needs = request.needs
         prompt = request.input_tokens
-        output = request.max_tokens or self.output_tokens
+        output = request.max_tokens or self.output_tokens or request.default_output_tokens
         wanted = prompt + output
 
         def why_not(model: Model) -> str | None:

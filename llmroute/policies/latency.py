@@ -2,7 +2,7 @@
 
 A request is latency-critical when it carries a target (``metadata={"latency_budget_ms": 100}``)
 or a realtime tag. A model's expected latency is a moving percentile of its observed call times
-(the router reports them through :meth:`Latency.record`), else ``Model.metadata["latency_ms"]``,
+(the router reports each attempt through :meth:`Latency.record`), else ``Model.metadata["latency_ms"]``,
 else a default for its hosting. Samples live in a StateStore, so many processes can share them.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .._types import Model, Request, Usage, Verdict
+from .._types import Attempt, Decision, Model, Request, Verdict
 from .._validate import number, subset
 from ..state import InMemoryStore, StateStore
 
@@ -58,12 +58,12 @@ class Latency:
     def __repr__(self) -> str:
         return f"Latency(p{self.percentile * 100:g}, realtime_ms={self.realtime_ms:g})"
 
-    def _key(self, model: Model) -> str:
-        return f"llmroute:latency:{model.name}"
+    def _key(self, model_name: str) -> str:
+        return f"llmroute:latency:{model_name}"
 
     def expected_ms(self, model: Model) -> tuple[float, str]:
         """The latency to expect from ``model`` and where the figure comes from."""
-        samples = self.store.values(self._key(model))
+        samples = self.store.values(self._key(model.name))
         if len(samples) >= self.min_samples:
             data = sorted(samples)
             index = min(len(data) - 1, max(0, round(self.percentile * len(data) + 0.5) - 1))
@@ -107,8 +107,16 @@ class Latency:
 
     def observe(self, model: Model, elapsed_s: float) -> None:
         """Add one call's latency to ``model``'s moving window."""
-        self.store.push(self._key(model), elapsed_s * 1000.0, keep=self.window)
+        self.store.push(self._key(model.name), elapsed_s * 1000.0, keep=self.window)
 
-    def record(self, request: Request, model: Model, usage: Usage | None, cost: float, elapsed_s: float = 0.0) -> None:
-        """The router's after-call hook: record the call's latency."""
-        self.observe(model, elapsed_s)
+    # -- the state hooks (StatefulPolicy) -----------------------------------------------------
+    def reserve(self, request: Request, decision: Decision) -> bool:
+        return True  # nothing to hold
+
+    def record(self, request: Request, attempt: Attempt) -> None:
+        """Add an answered attempt's latency to its model's window (failures say nothing of speed)."""
+        if attempt.ok:
+            self.store.push(self._key(attempt.model), attempt.elapsed_s * 1000.0, keep=self.window)
+
+    def release(self, request: Request) -> None:
+        return None

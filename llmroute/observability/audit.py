@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from os import PathLike
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 
-from ._types import Constraint, Decision, Verdict
-from .errors import AllAttemptsFailedError, ConfigError, NoEligibleModelError
-
-if TYPE_CHECKING:
-    from .tracing import CallTrace
+from .._types import Attempt, Constraint, Decision, Usage, Verdict
+from ..errors import ConfigError, NoEligibleModelError
+from .facts import CallSummary, content_allowed, decision_reason, error_text, error_type
 
 __all__ = ["AuditRecord", "AuditSink", "JsonlAuditLog", "build_record"]
 
@@ -37,7 +34,7 @@ class AuditSink(Protocol):
 class AuditRecord:
     """What was decided for one call and how it ended; ``to_dict()`` is JSON-ready."""
 
-    id: str
+    id: str  # the request's id (Request.id)
     time: str  # ISO 8601, UTC, when the call started
     operation: Literal["chat", "route"]
     stream: bool
@@ -101,29 +98,16 @@ def decision_dict(d: Decision, reason: str | None = None) -> dict[str, Any]:
     }
 
 
-def build_record(call: CallTrace, exc: BaseException | None, *, content: bool, private: bool) -> AuditRecord:
-    """The record for a finished call (used by llmroute.tracing)."""
-    from time import perf_counter, time
-
-    from .tracing import decision_reason, error_type
-
-    duration = perf_counter() - call.started
-    request = call.request
-    decision = call.decision
-    attempts = tuple(
-        {
-            "model": a.model,
-            "ok": a.ok,
-            "elapsed_s": a.elapsed_s,
-            "error_type": None if a.error is None else type(a.error).__name__,
-            "error": None if a.error is None else str(a.error),
-            "usage": None if a.usage is None else {"input_tokens": a.usage.prompt_tokens, "output_tokens": a.usage.completion_tokens},
-        }
-        for a in (call.plan.attempts if call.plan is not None else ())
-    )
+def build_record(summary: CallSummary, *, first_model: str, capture_content: bool = False) -> AuditRecord:
+    """The record for a finished call: built from its summary, content only as the rule allows."""
+    request = summary.request
+    decision = summary.decision
+    exc = summary.error
+    private = summary.private
+    content = content_allowed(capture_content, decision) and not private
     decided: dict[str, Any] | None = None
     if decision is not None:
-        decided = decision_dict(decision, decision_reason(decision, call.t.first_model))
+        decided = decision_dict(decision, decision_reason(decision, first_model))
     elif isinstance(exc, NoEligibleModelError):
         decided = {
             "model": None,
@@ -131,26 +115,22 @@ def build_record(call: CallTrace, exc: BaseException | None, *, content: bool, p
             "verdicts": [_verdict(v) for v in exc.verdicts],
             "detectors": list(exc.detectors),
         }
-    served = call.served if exc is None else None
-    usage = None
-    if served is not None and call.plan is not None and call.plan.attempts and call.plan.attempts[-1].usage:
-        u = call.plan.attempts[-1].usage
-        usage = {"input_tokens": u.prompt_tokens, "output_tokens": u.completion_tokens}
-    outcome: Outcome = "route" if call.operation == "route" and exc is None else ("error" if exc is not None else "ok")
+    served = summary.served
+    outcome: Outcome = "error" if exc is not None else ("route" if summary.operation == "route" else "ok")
     return AuditRecord(
-        id=uuid.uuid4().hex,
-        time=datetime.fromtimestamp(time() - duration, timezone.utc).isoformat(),
-        operation="route" if call.operation == "route" else "chat",
+        id=request.id,
+        time=datetime.fromtimestamp(summary.started, timezone.utc).isoformat(),
+        operation=summary.operation,
         stream=request.stream,
         outcome=outcome,
-        duration_s=duration,
+        duration_s=summary.duration_s,
         decision=decided,
-        attempts=attempts,
-        model=served.model.name if served is not None else None,
-        usage=usage,
+        attempts=tuple(_attempt(a) for a in summary.attempts),
+        model=served.model if served is not None else None,
+        usage=_usage(served.usage) if served is not None else None,
         cost=served.cost if served is not None else None,
         error_type=error_type(exc) if exc is not None else None,
-        error=_error_text(exc) if exc is not None else None,
+        error=error_text(exc) if exc is not None else None,
         request={
             "user": request.user,
             "tenant": request.tenant,
@@ -159,17 +139,27 @@ def build_record(call: CallTrace, exc: BaseException | None, *, content: bool, p
         },
         privacy=private,
         messages=[dict(m) for m in request.messages] if content else None,
-        output=served.output if content and served is not None else None,
+        output=summary.output if content and served is not None else None,
     )
 
 
-def _error_text(exc: BaseException) -> str:
-    # llmroute's errors carry no content or secrets by contract; others are named, not quoted.
-    if isinstance(exc, AllAttemptsFailedError):
-        return str(exc.message)
-    from .errors import LLMRouteError
+def _usage(usage: Usage | None) -> dict[str, int] | None:
+    return None if usage is None else {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
 
-    return str(exc)[:500] if isinstance(exc, LLMRouteError) else type(exc).__name__
+
+def _attempt(a: Attempt) -> dict[str, Any]:
+    return {
+        "model": a.model,
+        "ok": a.ok,
+        "index": a.index,
+        "retry": a.retry,
+        "fallback": a.fallback,
+        "elapsed_s": a.elapsed_s,
+        "error_type": None if a.error is None else type(a.error).__name__,
+        "error": None if a.error is None else error_text(a.error),
+        "usage": _usage(a.usage),
+        "cost": a.cost,
+    }
 
 
 class JsonlAuditLog:
