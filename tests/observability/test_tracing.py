@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from helpers import SECRET
+from helpers import SECRET_MSG as MSG
+from helpers import privacy_fires as privacy
 from openai_server import OpenAIServer
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -21,7 +24,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from llmroute import (
     AllAttemptsFailedError,
-    Constraint,
     Model,
     NoEligibleModelError,
     Price,
@@ -32,9 +34,6 @@ from llmroute import (
 from llmroute.adapters import Function, LiteLLM
 from llmroute.errors import ProviderUnavailableError, RateLimitError
 from llmroute.observability import CAPTURE_CONTENT_ENV, format_tree
-
-SECRET = "my card is 4111-1111-1111-1111 and mail bob@example.com"
-MSG = [{"role": "user", "content": SECRET}]
 
 
 @dataclass
@@ -95,15 +94,6 @@ def down() -> Function:
         raise ProviderUnavailableError("503 from backend")
 
     return Function(fn)
-
-
-def privacy(request: Request, candidates: Sequence[Model]) -> Verdict:
-    """Stands in for the privacy policy: a detector fired, local models only."""
-    return Verdict.keep_all(
-        candidates,
-        reason="email detected",
-        constraints=(Constraint(name="privacy", reason="personal data", hosting=frozenset({"local"}), data={"detectors": ["email"]}),),
-    )
 
 
 def prefer_b(request: Request, candidates: Sequence[Model]) -> Verdict:

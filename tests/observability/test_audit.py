@@ -4,52 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers import SECRET, failing, ok
+from helpers import SECRET_MSG as MSG
+from helpers import privacy_fires as privacy
 
 from llmroute import (
     AllAttemptsFailedError,
     ConfigError,
-    Constraint,
     Model,
     NoEligibleModelError,
     Price,
-    Request,
     Router,
-    Verdict,
 )
-from llmroute.adapters import Function
 from llmroute.errors import ProviderUnavailableError, RateLimitError
-from llmroute.observability import CAPTURE_CONTENT_ENV, AuditRecord, JsonlAuditLog
-
-SECRET = "my card is 4111-1111-1111-1111 and mail bob@example.com"
-MSG = [{"role": "user", "content": SECRET}]
-
-
-def ok(text: str = "the reply") -> Function:
-    return Function(lambda r: {"content": text, "usage": {"prompt_tokens": 10, "completion_tokens": 2}})
-
-
-def failing(exc: Exception) -> Function:
-    def fn(request: Request) -> str:
-        raise exc
-
-    return Function(fn)
-
-
-def privacy(request: Request, candidates: Sequence[Model]) -> Verdict:
-    return Verdict.keep_all(
-        candidates,
-        reason="email detected",
-        constraints=(Constraint(name="privacy", reason="personal data", hosting=frozenset({"local"}), data={"detectors": ["email"]}),),
-    )
-
-
-@pytest.fixture(autouse=True)
-def no_env_capture(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(CAPTURE_CONTENT_ENV, raising=False)
+from llmroute.observability import AuditRecord, JsonlAuditLog
 
 
 def test_record_for_a_successful_call() -> None:

@@ -12,7 +12,7 @@ from llmroute.adapters.testing import Function
 from llmroute.errors import ConfigError
 from llmroute.policies.task import CATEGORIES, Task, TaskClassifier
 
-DATA = Path(__file__).parent / "data" / "task_labelled.jsonl"
+DATA = Path(__file__).parents[1] / "data" / "task_labelled.jsonl"
 
 
 def _models(*names: str) -> list[Model]:

@@ -16,7 +16,7 @@ from openai_server import OpenAIServer
 from llmroute.cli import main
 from llmroute.eval.dataset import load_dataset
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/: the helpers a subprocess imports
 PNG = b"\x89PNG\r\n\x1a\n"
 LONG = "Explain, step by step, why the sky looks blue at noon and red at dusk."
 

@@ -61,7 +61,6 @@ def test_demo_offline_without_keys_json() -> None:
         assert r["latency_s"] > 0
         assert r["decision"]["model"] == "smollm2-135m-local"
         assert "model: smollm2-135m-local" in r["decision"]["explain"]
-    assert "Paris" in results["capital of France"]["answer"]
     private = results["personal data"]["decision"]
     assert any(r.startswith("privacy:") and "email" in r for r in private["reasons"])
     assert [c["name"] for c in private["constraints"]] == ["privacy"]

@@ -98,12 +98,14 @@ def test_default_model_is_found_without_importing_its_package() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_capital_of_france(adapter: LlamaCpp) -> None:
+def test_complete_returns_text_and_usage(adapter: LlamaCpp) -> None:
+    # What the adapter does with an answer, never whether a 135M model's answer is right: that
+    # differs across CPU builds and instruction sets.
     result = adapter.complete(req(FRANCE, temperature=0, max_tokens=24))
-    assert "Paris" in (result.content or "")
-    assert result.finish_reason == "stop"
+    assert (result.content or "").strip()
+    assert result.finish_reason in ("stop", "length")
     assert result.usage.prompt_tokens > 10
-    assert 0 < result.usage.completion_tokens < 24
+    assert 0 < result.usage.completion_tokens <= 24
 
 
 def test_max_tokens_stops_with_length(adapter: LlamaCpp) -> None:
@@ -126,7 +128,7 @@ def test_stream_matches_complete_text_and_usage(adapter: LlamaCpp) -> None:
 async def test_async_complete_and_astream(adapter: LlamaCpp) -> None:
     request = req(FRANCE, temperature=0, max_tokens=24)
     whole = await adapter.acomplete(request)
-    assert "Paris" in (whole.content or "")
+    assert (whole.content or "").strip()
     events = [e async for e in adapter.astream(request)]
     assert "".join(e.text for e in events) == whole.content
     assert events[-1].usage == whole.usage
@@ -231,7 +233,7 @@ async def test_overloaded_past_the_queue(single: LlamaCpp) -> None:
     with pytest.raises(OverloadedError, match=r"overloaded.*max_queue=1"):
         await single.acomplete(req(FRANCE, max_tokens=4))
     held.close()
-    assert "Paris" in ((await second).content or "")
+    assert ((await second).content or "").strip()  # the queued request was served
     assert single.busy == 0 and single.queued == 0
 
 

@@ -117,5 +117,5 @@ def test_fit_logistic_matches_a_known_solution() -> None:
 
 
 def test_shipped_default_file_is_valid() -> None:
-    data = json.loads((Path(__file__).parents[1] / "llmroute" / "policies" / "complexity" / "complexity_default.json").read_text())
+    data = json.loads((Path(__file__).parents[2] / "llmroute" / "policies" / "complexity" / "complexity_default.json").read_text())
     assert data["features"] == list(FEATURES) and data["info"]["rows"] > 2000
