@@ -19,9 +19,9 @@ import pytest
 from openai_server import Fault, OpenAIServer
 
 from llmroute import Model, Price, Request, Router
-from llmroute.config import load_router
 from llmroute.adapters import OpenAI
 from llmroute.adapters._errors import Secrets, retry_after
+from llmroute.config import load_router
 from llmroute.errors import (
     AuthenticationError,
     BadRequestError,

@@ -82,7 +82,8 @@ class OpenAI(ChatAdapter):
         self.timeout_s = _positive("timeout_s", timeout_s)
         self.connect_timeout_s = _positive("connect_timeout_s", connect_timeout_s)
         self.params = dict(params or {})
-        self._secrets = Secrets(self._api_key, self.headers.items())
+        extra_headers = dict(self.params.get("extra_headers") or {})
+        self._secrets = Secrets(self._api_key, [*self.headers.items(), *extra_headers.items()])
         self._lock = threading.Lock()
         self._sdk: Any = None
         self._client: Any = None
