@@ -40,8 +40,14 @@ _SECRET_WORDS = ("key", "secret", "token", "password")
 # Built-in names; anything else must be "package.module:attribute".
 ADAPTERS = {
     "litellm": "llmroute.adapters.litellm:LiteLLM",
+    "openai": "llmroute.adapters.openai:OpenAI",
     "llamacpp": "llmroute.adapters.llamacpp:LlamaCpp",
     "function": "llmroute.adapters.testing:Function",
+}
+# The fields of built-in adapters with a fixed signature (api_key_env aside): anything else is
+# named as unknown here, before the adapter's own TypeError could say less.
+ADAPTER_FIELDS = {
+    "openai": frozenset({"model", "base_url", "headers", "timeout_s", "connect_timeout_s", "params", "provider"}),
 }
 POLICIES = {
     "privacy": "llmroute.policies:Privacy",
@@ -102,6 +108,7 @@ class AdapterConfig(BaseModel):
     def build(self, path: str) -> Any:
         factory = _resolve(self.type, ADAPTERS, f"{path}.type")
         kwargs = dict(self.model_extra or {})
+        _check_fields(self.type, kwargs, path)
         if self.api_key_env is not None:
             key = os.environ.get(self.api_key_env)
             if not key:
@@ -257,6 +264,20 @@ class RouterConfig(_Strict):
             if exc.path and exc.path.split(".")[0] in ("retry", "breaker"):
                 raise ConfigError(str(exc).removeprefix(f"{exc.path}: "), path=f"router.{exc.path}") from None
             raise
+
+
+def _check_fields(kind: str, kwargs: Mapping[str, Any], path: str) -> None:
+    allowed = ADAPTER_FIELDS.get(kind)
+    if allowed is None:
+        return
+    if "api_key" in kwargs:  # the value is never echoed: only that it should not be here
+        raise ConfigError("a key is not written in the config: put it in an environment variable and name it with api_key_env", path=f"{path}.api_key")
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown field {unknown[0]!r} for adapter type {kind!r}; known: {sorted(allowed | {'api_key_env', 'type'})}",
+            path=f"{path}.{unknown[0]}",
+        )
 
 
 def _safe(text: str) -> str:

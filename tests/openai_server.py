@@ -33,7 +33,7 @@ class Received:
 
 FAULTS = (
     "429", "500", "503", "hang", "reset", "malformed", "empty", "cut_before", "cut_after",
-    "context_length", "content_filter",
+    "context_length", "content_filter", "401",
 )
 
 
@@ -47,7 +47,8 @@ class Fault:
     streaming); "empty" answers 200 with no choices (a stream of just ``[DONE]``); "cut_before"/"cut_after"
     start a stream and drop the connection before / after the first content chunk (for a plain
     request both drop the connection mid-body); "context_length"/"content_filter" answer 400
-    with the error body OpenAI sends.
+    with the error body OpenAI sends; "401" answers 401 echoing the bearer token it got, as
+    OpenAI's "Incorrect API key provided" does (and in a Www-Authenticate header).
     """
 
     kind: str
@@ -75,6 +76,10 @@ class OpenAIServer:
     fail_rate: float = 0.0
     rate_fault: Fault = Fault("503")
     seed: int | None = None
+    # the whole assistant message of a plain reply (tool calls...), instead of ``reply``'s text
+    message: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # a server that does not know stream_options: no usage chunk even when asked for one
+    ignore_stream_options: bool = False
 
     def __post_init__(self) -> None:
         server = self
@@ -195,6 +200,13 @@ class OpenAIServer:
                 "Please reduce the length of the messages.",
                 "invalid_request_error", "context_length_exceeded", "messages",
             ))
+        elif kind == "401":
+            token = str(h.headers.get("Authorization", "")).removeprefix("Bearer ")
+            h._json(
+                401,
+                _error(f"Incorrect API key provided: {token}. You can find your API key at https://x/?key={token}", "invalid_request_error", "invalid_api_key"),
+                {"WWW-Authenticate": f"Bearer {token}"},
+            )
         elif kind == "content_filter":
             h._json(400, _error(
                 "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
@@ -221,7 +233,11 @@ class OpenAIServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "unknown"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{
+                "index": 0,
+                "message": self.message(body) if self.message else {"role": "assistant", "content": text},
+                "finish_reason": "tool_calls" if self.message else "stop",
+            }],
             "usage": {"prompt_tokens": prompt, "completion_tokens": len(text.split()), "total_tokens": prompt + len(text.split())},
         }
 
@@ -259,7 +275,7 @@ class OpenAIServer:
             if self.chunk_delay_s:
                 time.sleep(self.chunk_delay_s)
         event(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and not self.ignore_stream_options:
             usage = self.completion(body, text)["usage"]
             event(base | {"choices": [], "usage": usage})
         done = b"data: [DONE]\n\n"

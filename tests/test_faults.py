@@ -1,5 +1,5 @@
 """Fault injection over real HTTP: every fault x sync / async / stream / astream, with a healthy
-fallback and without one.
+fallback and without one, through both HTTP adapters (LiteLLM and OpenAI).
 
 Three OpenAI-compatible servers on 127.0.0.1: ``flaky`` plays the fault on every request,
 ``healthy`` answers, ``forbidden`` is a hosted-API model that tenant acme's policy forbids and
@@ -21,7 +21,7 @@ import pytest
 from openai_server import Fault, OpenAIServer
 
 from llmroute import AllAttemptsFailedError, Constraint, Model, Request, Router, Verdict
-from llmroute.adapters import LiteLLM
+from llmroute.adapters import LiteLLM, OpenAI
 from llmroute.adapters.litellm import import_litellm
 from llmroute.errors import (
     CircuitOpenError,
@@ -53,16 +53,33 @@ def own_hardware_only(request: Request, candidates: Sequence[Model]) -> Verdict:
     )
 
 
+def make_adapter(kind: str, name: str, server: OpenAIServer, read_s: float, connect_s: float | None = None) -> Any:
+    """The same OpenAI-compatible model through the LiteLLM or the OpenAI adapter."""
+    if kind == "litellm":
+        timeout: Any = read_s if connect_s is None else {"connect": connect_s, "read": read_s}
+        return LiteLLM(f"openai/{name}", api_base=server.base_url, api_key=KEY, timeout=timeout)
+    split = {} if connect_s is None else {"connect_timeout_s": connect_s}
+    return OpenAI(name, base_url=server.base_url, api_key=KEY, timeout_s=read_s, **split)
+
+
+@pytest.fixture(params=["litellm", "openai"])
+def adapter_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @dataclass
 class Servers:
     flaky: OpenAIServer
     healthy: OpenAIServer
     forbidden: OpenAIServer
+    adapter_kind: str = "litellm"
+
+    def adapter(self, name: str, server: OpenAIServer, read_s: float = TIMEOUT_S, connect_s: float | None = None) -> Any:
+        return make_adapter(self.adapter_kind, name, server, read_s, connect_s)
 
     def router(self, *, fallback: bool, **kw: Any) -> Router:
         def model(name: str, server: OpenAIServer, hosting: str, window: int) -> Model:
-            adapter = LiteLLM(f"openai/{name}", api_base=server.base_url, api_key=KEY, timeout=TIMEOUT_S)
-            return Model(name, adapter, hosting=hosting, context_window=window)  # type: ignore[arg-type]
+            return Model(name, self.adapter(name, server), hosting=hosting, context_window=window)  # type: ignore[arg-type]
 
         models = [model("primary", self.flaky, "self_hosted", 8192), model("hosted", self.forbidden, "api", 1_000_000)]
         if fallback:
@@ -72,11 +89,11 @@ class Servers:
 
 
 @pytest.fixture
-def servers() -> Iterator[Servers]:
+def servers(adapter_kind: str) -> Iterator[Servers]:
     with OpenAIServer(reply=lambda b: "from primary model") as flaky, OpenAIServer(
         reply=lambda b: "from backup model"
     ) as healthy, OpenAIServer(reply=lambda b: "leaked") as forbidden:
-        yield Servers(flaky, healthy, forbidden)
+        yield Servers(flaky, healthy, forbidden, adapter_kind)
 
 
 def call(router: Router, mode: str, **kw: Any) -> tuple[str, Any]:
@@ -129,6 +146,7 @@ def assert_no_secret(*things: object, log: str = "") -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _litellm_loaded() -> None:
     import_litellm()  # its import takes seconds: keep it out of the timed calls
+    import openai  # noqa: F401 - and the OpenAI SDK's, about one
 
 
 @pytest.fixture(autouse=True)
@@ -274,7 +292,7 @@ def test_fault_server_answers_normally_after_its_script(servers: Servers) -> Non
 @pytest.mark.parametrize("mode", MODES)
 def test_request_deadline_bounds_a_slow_model(servers: Servers, mode: str) -> None:
     servers.flaky.always = Fault("hang", hang_s=10)
-    adapter = LiteLLM("openai/slow", api_base=servers.flaky.base_url, api_key=KEY, timeout=30)
+    adapter = servers.adapter("slow", servers.flaky, read_s=30)
     router = Router([Model("slow", adapter, hosting="self_hosted")], retry=RetryPolicy(deadline_s=0.6))
     started = time.perf_counter()
     with pytest.raises(AllAttemptsFailedError, match=r"deadline of 0\.6 s reached") as info:
@@ -286,11 +304,11 @@ def test_request_deadline_bounds_a_slow_model(servers: Servers, mode: str) -> No
 
 
 @pytest.mark.parametrize("mode", ["stream", "astream"])
-def test_deadline_cuts_a_stream_that_trickles_on(openai_server: OpenAIServer, mode: str) -> None:
+def test_deadline_cuts_a_stream_that_trickles_on(openai_server: OpenAIServer, mode: str, adapter_kind: str) -> None:
     # Every chunk arrives well within the read timeout, but the whole stream takes ~4 s.
     openai_server.reply = lambda body: " ".join(f"w{i}" for i in range(20))
     openai_server.chunk_delay_s = 0.2
-    adapter = LiteLLM("openai/slow", api_base=openai_server.base_url, api_key=KEY, timeout=30)
+    adapter = make_adapter(adapter_kind, "slow", openai_server, read_s=30)
     router = Router([Model("slow", adapter, hosting="self_hosted")], retry=RetryPolicy(deadline_s=0.7))
     started = time.perf_counter()
     with pytest.raises(StreamInterruptedError) as info:
@@ -303,7 +321,7 @@ def test_deadline_cuts_a_stream_that_trickles_on(openai_server: OpenAIServer, mo
 @pytest.mark.parametrize("mode", ["async", "astream"])
 def test_cancelling_the_task_cancels_the_attempt(servers: Servers, mode: str) -> None:
     servers.flaky.always = Fault("hang", hang_s=10)
-    adapter = LiteLLM("openai/slow", api_base=servers.flaky.base_url, api_key=KEY, timeout=30)
+    adapter = servers.adapter("slow", servers.flaky, read_s=30)
     router = Router([Model("slow", adapter, hosting="self_hosted")], retry=RETRY)
 
     async def run() -> float:
@@ -376,7 +394,7 @@ def test_errors_are_llmroute_errors(servers: Servers) -> None:
 @pytest.mark.parametrize("mode", ["sync", "astream"])
 def test_split_timeouts_and_a_request_timeout_only_shorten(servers: Servers, mode: str) -> None:
     servers.flaky.always = Fault("hang", hang_s=10)
-    split = LiteLLM("openai/slow", api_base=servers.flaky.base_url, api_key=KEY, timeout={"connect": 2, "read": 1.0})
+    split = servers.adapter("slow", servers.flaky, read_s=1.0, connect_s=2)
     router = Router([Model("slow", split, hosting="self_hosted")], retry={"attempts_per_model": 1})
     started = time.perf_counter()
     with pytest.raises(AllAttemptsFailedError) as info:

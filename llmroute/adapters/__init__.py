@@ -11,9 +11,11 @@ from .testing import Function
 
 if TYPE_CHECKING:
     from .llamacpp import LlamaCpp
+    from .openai import OpenAI
 
-__all__ = ["Adapter", "Function", "LiteLLM", "LlamaCpp", "SyncAdapter"]
+__all__ = ["Adapter", "Function", "LiteLLM", "LlamaCpp", "OpenAI", "SyncAdapter"]
 
 
-# LlamaCpp's module is light, but loading it on first use keeps llama_cpp's own import lazy too.
-__getattr__ = lazy_attributes(__name__, {"LlamaCpp": ".llamacpp"}, globals())
+# These modules are light, but loading them on first use keeps llama_cpp's and openai's own
+# imports lazy too.
+__getattr__ = lazy_attributes(__name__, {"LlamaCpp": ".llamacpp", "OpenAI": ".openai"}, globals())

@@ -20,6 +20,10 @@ class Adapter(Protocol):
 
     ``provider`` names the backend for traces (``gen_ai.provider.name``). ``check`` is called
     when the Router is built, so a missing model file or dependency fails there, not mid-request.
+
+    Optional: ``warmup()`` imports what the adapter needs, builds its clients and loads local
+    models up front (idempotent), and ``async awarmup()`` does the same without blocking the
+    event loop; callers look them up with ``getattr``, so adapters without them still qualify.
     """
 
     provider: str
@@ -44,6 +48,16 @@ class SyncAdapter:
 
     def check(self) -> None:
         return None
+
+    def warmup(self) -> None:
+        """Load what the first call would (idempotent); override when there is something."""
+        return None
+
+    async def awarmup(self) -> None:
+        """``warmup`` in a worker thread: imports and model loads must not block the event loop."""
+        import asyncio
+
+        await asyncio.to_thread(self.warmup)
 
     def complete(self, request: Request) -> Completion:  # pragma: no cover - abstract
         raise NotImplementedError

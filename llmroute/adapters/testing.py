@@ -37,6 +37,12 @@ class Function:
     def check(self) -> None:
         return None
 
+    def warmup(self) -> None:
+        return None  # nothing to import or load
+
+    async def awarmup(self) -> None:
+        return None
+
     def close(self) -> None:
         return None
 

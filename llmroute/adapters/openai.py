@@ -1,0 +1,225 @@
+"""OpenAI adapter: OpenAI itself and any OpenAI-compatible server (vLLM, llama.cpp's server,
+TGI, Ollama, LM Studio...) through the official ``openai`` SDK.
+
+The SDK is imported on first use (or by ``warmup()``), never by ``import llmroute``; it costs
+about a second where litellm costs five. One sync and one async client per adapter are built
+once and reused, so connections are pooled. The SDK's own retries are off: llmroute's plan is
+the only retry loop. Errors are mapped and scrubbed exactly as the LiteLLM adapter's are.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._types import Request
+from ..errors import ConfigError, MissingDependencyError
+from ._chat import ChatAdapter
+from ._errors import Secrets, redact_url
+
+__all__ = ["OpenAI"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT_S = 60.0  # the SDK's own default read timeout is 600 s
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+# Sent when a self-hosted server needs no key: the SDK insists on one, and the caller's
+# OPENAI_API_KEY must never go to a server that is not OpenAI's.
+NO_KEY = "EMPTY"
+# Request parameters that steer llmroute or litellm, never the server
+_NOT_SENT = frozenset({"num_retries", "max_retries", "drop_params", "stream", "stream_options"})
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name}: must be seconds > 0, got {value!r}")
+    return float(value)
+
+
+class OpenAI(ChatAdapter):
+    """``OpenAI("gpt-4o-mini")`` (key from OPENAI_API_KEY), or an OpenAI-compatible server:
+    ``OpenAI("llama-3-70b", base_url="http://10.0.0.5:8000/v1")``.
+
+    ``api_key_env`` names the variable the key is read from (default OPENAI_API_KEY for
+    OpenAI itself; a self-hosted server gets no key unless given one). ``headers`` go with
+    every request; ``params`` are call parameters for every request (a request's own win).
+    ``timeout_s`` bounds each read, ``connect_timeout_s`` the connect; a request's ``timeout``
+    (the router sets it to the time its deadline leaves) may shorten both, never lengthen them.
+    ``provider`` names the backend in traces (default "openai" for api.openai.com, else
+    "openai_compatible"). The key is never shown in reprs or errors.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        api_key_env: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        params: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+    ) -> None:
+        if not isinstance(model, str) or not model:
+            raise ValueError("OpenAI needs a model name such as 'gpt-4o-mini'")
+        if base_url is not None and (not isinstance(base_url, str) or urlsplit(base_url).scheme not in ("http", "https")):
+            raise ValueError("base_url: must be an http(s) URL such as 'http://10.0.0.5:8000/v1'")
+        self.model = model
+        self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
+        parts = urlsplit(self.base_url)
+        self.server_address = parts.hostname
+        self.server_port = parts.port
+        official = parts.hostname == "api.openai.com"
+        self.provider = provider or ("openai" if official else "openai_compatible")
+        # OpenAI's own API reads OPENAI_API_KEY by default; another server only what it is told
+        self.api_key_env = api_key_env or ("OPENAI_API_KEY" if official and api_key is None else None)
+        self._api_key = api_key if api_key is not None else (os.environ.get(self.api_key_env) if self.api_key_env else None)
+        self.headers = dict(headers or {})
+        self.timeout_s = _positive("timeout_s", timeout_s)
+        self.connect_timeout_s = _positive("connect_timeout_s", connect_timeout_s)
+        self.params = dict(params or {})
+        extra_headers = dict(self.params.get("extra_headers") or {})
+        self._secrets = Secrets(self._api_key, [*self.headers.items(), *extra_headers.items()])
+        self._lock = threading.Lock()
+        self._sdk: Any = None
+        self._client: Any = None
+        self._aclient: Any = None
+        self._aloop: Any = None  # the event loop the async client's connections belong to
+        self._timeout: Any = None
+        self._accepted: frozenset[str] = frozenset()
+        self._closing: Any = None  # an async close scheduled on a running loop
+
+    def __repr__(self) -> str:
+        key = ", api_key='***'" if self._api_key else ""
+        return f"OpenAI({self.model!r}, base_url={redact_url(self.base_url)!r}{key})"
+
+    def check(self) -> None:
+        """Called when the Router is built: the SDK is installed and the named key is set."""
+        import importlib.util
+
+        if importlib.util.find_spec("openai") is None:
+            raise MissingDependencyError("the OpenAI adapter needs the openai package: pip install openai")
+        if self.api_key_env and not self._api_key:
+            raise ConfigError(f"environment variable {self.api_key_env} is not set (the API key of {self.model!r})")
+
+    # -- clients ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._client is not None:
+            return
+        with self._lock:
+            if self._client is not None:
+                return
+            try:
+                import openai
+            except ImportError as exc:  # pragma: no cover - openai comes with litellm
+                raise MissingDependencyError("the OpenAI adapter needs the openai package: pip install openai") from exc
+            import inspect
+
+            self._sdk = openai
+            self._timeout = openai.Timeout(self.timeout_s, connect=self.connect_timeout_s)
+            client = openai.OpenAI(**self._client_kwargs())
+            # what create() takes as keywords; anything else is a server's own body field
+            accepted = inspect.signature(client.chat.completions.create).parameters
+            self._accepted = frozenset(accepted) - {"messages", "model"}
+            self._client = client
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self._api_key or NO_KEY,
+            "base_url": self.base_url,
+            "default_headers": self.headers or None,
+            "timeout": self._timeout,
+            "max_retries": 0,
+        }
+
+    def _async_client(self) -> Any:
+        """The async client of the running loop: its pooled connections belong to one loop,
+        so a new ``asyncio.run`` gets a new client (the old loop took its sockets with it)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        if self._aloop is not loop:
+            self._aclient = self._sdk.AsyncOpenAI(**self._client_kwargs())
+            self._aloop = loop
+        return self._aclient
+
+    def close(self) -> None:
+        """Close both clients. The async one is closed on its own loop, or scheduled there
+        when that loop is running; a loop already closed took its connections with it."""
+        client, aclient, loop = self._client, self._aclient, self._aloop
+        self._client = self._aclient = self._aloop = None
+        if client is not None:
+            client.close()
+        if aclient is None or loop is None or loop.is_closed():
+            return
+        if loop.is_running():
+            import asyncio
+
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not None and running is loop:
+                self._closing = running.create_task(aclient.close())  # keep a reference until done
+            else:
+                asyncio.run_coroutine_threadsafe(aclient.close(), loop)
+        else:
+            loop.run_until_complete(aclient.close())
+
+    async def aclose(self) -> None:
+        """Close both clients from async code."""
+        import asyncio
+
+        aclient, loop = self._aclient, self._aloop
+        self._aclient = self._aloop = None
+        if aclient is not None and loop is asyncio.get_running_loop():
+            await aclient.close()
+        self.close()
+
+    # -- wire format -----------------------------------------------------------------------
+    def _kwargs(self, request: Request, stream: bool) -> dict[str, Any]:
+        params = {**self.params, **request.params}
+        extra_body = dict(self.params.get("extra_body") or {})
+        extra_body.update(request.params.get("extra_body") or {})
+        kwargs: dict[str, Any] = {}
+        for name, value in params.items():
+            if name in self._accepted:
+                kwargs[name] = value
+            elif name not in _NOT_SENT:
+                extra_body[name] = value  # a server's own parameter (top_k, min_p...): sent as is
+        kwargs.pop("extra_body", None)
+        if extra_body:
+            kwargs["extra_body"] = extra_body
+        kwargs["timeout"] = self._narrow(params.get("timeout"))
+        if stream:
+            kwargs["stream"] = True
+            # usage in the last chunk; servers that ignore this still stream the text
+            kwargs["stream_options"] = {"include_usage": True}
+        return kwargs
+
+    def _narrow(self, asked: Any) -> Any:
+        """The adapter's timeouts, each cut to ``asked`` seconds when that is shorter."""
+        if isinstance(asked, bool) or not isinstance(asked, (int, float)) or asked <= 0:
+            return self._timeout
+        if asked >= self.timeout_s and asked >= self.connect_timeout_s:
+            return self._timeout
+        return self._sdk.Timeout(min(self.timeout_s, asked), connect=min(self.connect_timeout_s, asked))
+
+    # -- calls -----------------------------------------------------------------------------
+    def _send(self, request: Request, stream: bool) -> Any:
+        self._load()
+        messages = [dict(m) for m in request.messages]
+        return self._client.chat.completions.create(model=self.model, messages=messages, **self._kwargs(request, stream))
+
+    async def _asend(self, request: Request, stream: bool) -> Any:
+        if self._client is None:  # the first call: import the SDK (about a second) off the event loop
+            import asyncio
+
+            await asyncio.to_thread(self._load)
+        messages = [dict(m) for m in request.messages]
+        client = self._async_client()
+        return await client.chat.completions.create(model=self.model, messages=messages, **self._kwargs(request, stream))
