@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .checksums import _ipv4_ok, _ipv6_ok, _password_ok, card_ok, iban_ok, secret_ok, ssn_ok, verhoeff_ok
+from .context import (
+    card_shape_ok,
+    grouped_alone,
+    ipv4_in_context,
+    keyword_before,
+    public_place,
+    street_before_number,
+    uk_postcode_at,
+)
+from .formats import FORMAT_RULES, FORMAT_TRIGGER, UNDERSCORE_NAMES, doc_example, shape_ok, underscore_formats
+from .personal import CONTEXT_IDS, PersonContext, context_ids
 
 __all__ = ["DETECTORS", "find_spans"]
 
@@ -72,7 +83,9 @@ class _Email:
                 while start < at and text[start] in "._%+-":
                     start += 1
                 ssh_path = m.end() < len(text) - 1 and text[m.end()] == ":" and not text[m.end() + 1].isspace()
-                if start < at and not ssh_path:  # git@github.com:org/repo is an SSH remote, not an address
+                # git@github.com:org/repo is an SSH remote, not an address. Reserved example domains
+                # still count: people write real-looking addresses there as stand-ins (fail closed).
+                if start < at and not ssh_path:
                     yield start, m.end()
             at = text.find("@", at + 1)
 
@@ -89,6 +102,10 @@ _GERMAN_TYPES = ("straße", "strasse", "str.", "gasse", "allee", "platz", "damm"
 _GERMAN_BEFORE_NUMBER = re.compile(
     r"(?<![\w\-])[A-ZÄÖÜ][a-zäöüß\-]{0,30}(?:straße|strasse|str\.|gasse|allee|platz|damm|weg)[ \t]{1,4}$"
 )
+_ROMANCE_AFTER_NUMBER = re.compile(  # "14 rue des Lilas", "3 avenue Foch", "12 bis, rue ..."
+    r"(?:[ \t]?(?:bis|ter))?,?[ \t]{1,3}(?:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|route)"
+    r"[ \t]{1,3}(?:(?:de|des|du|de la|la|le|l'|d')[ \t]?)*[A-ZÀ-Ý][\w'\-]+",
+)
 _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
 
 
@@ -100,13 +117,22 @@ class _StreetAddress:
 
     def at(self, text: str, start: int, end: int) -> Span | None:
         """The address around the digits ``text[start:end]``, if they are its house number."""
+        postcode = uk_postcode_at(text, start, end)
+        if postcode is not None:
+            return postcode
         if start and (text[start - 1].isalnum() or text[start - 1] == "-"):
             return None
         n = len(text)
         if end < n and (text[end] in " \t," or text[end].isalpha()):
-            street = _STREET_AFTER_NUMBER.match(text, end)
-            if street is not None:
+            street = _STREET_AFTER_NUMBER.match(text, end) or _ROMANCE_AFTER_NUMBER.match(text, end)
+            if street is not None and not public_place(text, start):
                 return start, street.end()
+        before = street_before_number(text, start)
+        if before is not None and not public_place(text, before):
+            stop = end
+            while stop < n and (text[stop].isalnum() or text[stop] == "-") and stop - end < 4:
+                stop += 1
+            return before, stop
         gap = start
         while gap > 0 and start - gap < 4 and text[gap - 1] in " \t":
             gap -= 1
@@ -155,6 +181,7 @@ class _Within:
     needs: str = ""  # a character a run must contain
 
 
+_ID_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _IBAN_HEAD = re.compile(r"[A-Z]{2}[0-9]{2} ?$")  # digits after an IBAN's country and check digits are not a card
 _NOT_DIGIT = str.maketrans("", "", "0123456789")
 _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 \-.()/]*[0-9])?")  # runs of 6+ chars feed the numeric detectors
@@ -163,28 +190,38 @@ _NB_L = r"(?<![\w.+\-/])"
 _NB_R = r"(?![\w\-/]|\.[0-9])"
 
 _NUMERIC: tuple[_Within, ...] = (
-    _Within(
+    _Within(  # 123-45-6789, 123 45 6789, 123.45.6789, 123 - 45 - 6789; not part of a longer grouped number
         "us_ssn",
-        re.compile(r"(?<![\w\-])([0-9]{3})([- ])([0-9]{2})\2([0-9]{4})(?![\w\-])"),
+        re.compile(r"(?<![\w\-.])(?<![0-9][ .\-])([0-9]{3})( ?[\-.] ?| )([0-9]{2})\2([0-9]{4})(?![\w\-]|[ .\-][0-9])"),
         lambda m: ssn_ok(m.group(1), m.group(3), m.group(4)),
+        min_digits=9,
+    ),
+    _Within(  # 123456789: only where the text says it is a social security / taxpayer number
+        "us_ssn",
+        re.compile(r"(?<![\w\-.])([0-9]{3})([0-9]{2})([0-9]{4})(?![\w\-]|\.[0-9])"),
+        lambda m: ssn_ok(m.group(1), m.group(2), m.group(3)) and keyword_before(m.string, m.start(), "ssn"),
         min_digits=9,
     ),
     _Within(
         "payment_card",
         re.compile(r"(?<![\w\-.])[0-9](?:[ \-]?[0-9]){12,18}(?![\w\-]|\.[0-9])"),
-        lambda m: card_ok(m.group(0)) and _IBAN_HEAD.search(m.string, max(0, m.start() - 5), m.start()) is None,
+        lambda m: card_ok(m.group(0))
+        and card_shape_ok(m.group(0))
+        and grouped_alone(m.string, m.start(), m.end())
+        and _IBAN_HEAD.search(m.string, max(0, m.start() - 5), m.start()) is None,
         min_digits=13,
     ),
-    _Within(
+    _Within(  # printed as 4-4-4 groups; 12 bare digits only where the text names Aadhaar
         "in_aadhaar",
         re.compile(r"(?<![\w\-])[2-9][0-9]{3}([ \-]?)[0-9]{4}\1[0-9]{4}(?![\w\-]| ?[0-9])"),
-        lambda m: verhoeff_ok(m.group(0).replace(" ", "").replace("-", "")),
+        lambda m: verhoeff_ok(m.group(0).replace(" ", "").replace("-", ""))
+        and (m.group(1) != "" or keyword_before(m.string, m.start(), "aadhaar")),
         min_digits=12,
     ),
-    _Within(
+    _Within(  # only in a network context, never a version, section or OID number
         "ipv4",
         re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?![\w]|\.[0-9])"),
-        lambda m: _ipv4_ok(m.group(0)),
+        lambda m: _ipv4_ok(m.group(0)) and ipv4_in_context(m.string, m.start(), m.end()),
         min_digits=4,
         needs=".",
     ),
@@ -198,6 +235,12 @@ _NUMERIC: tuple[_Within, ...] = (
         ),
         lambda m: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
         min_digits=7,  # the run starts at the first digit; a "+1" before it may add one
+    ),
+    _Within(  # national formats (0171 4839207, 06 72 18 45 93, 612 48 39 07): where the text says phone
+        "phone",
+        re.compile(_NB_L + r"\(?[0-9]{2,5}\)?(?:[ .\-/]{1,3}[0-9]{2,8}){0,5}" + _NB_R),
+        lambda m: 8 <= sum(c.isdigit() for c in m.group(0)) <= 13 and keyword_before(m.string, m.start(), "phone"),
+        min_digits=8,
     ),
     _Within(
         "iban",
@@ -222,14 +265,26 @@ class _DigitRuns:
 
     members: tuple[_Within, ...]
     short: tuple[_StreetAddress, ...] = ()
+    context: frozenset[str] = frozenset()  # names of the context-id detectors to report
 
     def find_all(self, text: str) -> Iterator[tuple[str, Span]]:
         n = len(text)
         upper = [d for d in self.members if d.upper]
         plain = [d for d in self.members if not d.upper]
         done = 0
+        ids_done = 0
         for run in _DIGIT_RUN.finditer(text):
             start, end = run.span()
+            if self.context and start >= ids_done:
+                for name, found in context_ids(text, start, end):
+                    ids_done = max(ids_done, found[1])
+                    if name in self.context:
+                        yield name, found
+                # the rest of an id-shaped token (E4471928, a SHA) was examined with this run
+                k = end
+                while k < n and k - end < 16 and text[k] in _ID_TAIL:
+                    k += 1
+                ids_done = max(ids_done, k)
             if end - start < 6:  # too short for a numeric detector; maybe a house number
                 for short in self.short:
                     span = short.at(text, start, end)
@@ -261,7 +316,12 @@ class _DigitRuns:
 
 
 # bounded runs of spaces: an unbounded \s* next to \s+ would backtrack quadratically on long blanks
-_SECRET_VALUE = r"""[a-z0-9_\-]{0,24}["']?[ \t]{0,8}(?:[:=]|=>|(?<=[ \t])is[ \t]{1,8})[ \t]{0,8}["']?([^\s"',;]{6,128})"""
+_SECRET_VALUE = (
+    r"""[a-z0-9_\-]{0,24}["']?(?:[ \t]{1,3}(?:has|was|is|been|now|just|changed|set|new|for|of|neu|neues|ist|wurde|hat"""
+    r"""|sich|est|a|été|changé|nuevo|nueva|ha|sido|es|ahora|cambiado|cambiada|lautet|geändert)){0,3}[ \t]{0,8}"""
+    r"""(?:[:=]|=>|(?<=[ \t])(?:is|to|est|ist|es|lautet|era|:)[ \t]{1,8}|(?<=[ \t])(?=["']))"""
+    r"""[ \t]{0,8}["']?([^\s"',;]{6,128})"""
+)
 _KEY_OWNERS = ("api", "secret", "access", "private", "auth", "client", "signing", "encryption", "master")
 
 
@@ -271,19 +331,53 @@ def _keyword_owner_ok(m: re.Match[str]) -> bool:
     return before.endswith(_KEY_OWNERS) or m.group(0).startswith("token")
 
 
+_CODE_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:\(.*|[)}\]]+)|[a-z]+(?:_[a-z]+)+")
+_WORDS_VALUE = re.compile(r"[A-Za-z]+(?:[\-_.][A-Za-z]+)*")
+
+
 def _value_ok(m: re.Match[str]) -> bool:
     value = m.group(1)
+    if _CODE_VALUE.fullmatch(value):  # api_key}, get_secret(...), self.token: code, not a value
+        return False
     return (_password_ok(value) and not value.isalpha()) or (len(value) >= 12 and secret_ok(value))
 
+
+def _key_value_ok(m: re.Match[str]) -> bool:
+    """A key/token/secret value; words joined by dashes (xoxb-your-token-here) are a template."""
+    return _WORDS_VALUE.fullmatch(m.group(1)) is None and _value_ok(m)
+
+
+def _url_password_ok(m: re.Match[str]) -> bool:
+    user = m.string[m.start() + 3 : m.start(1) - 1]
+    return _password_ok(m.group(1)) and m.group(1) != user  # postgres:postgres@ is a documented default
+
+
+FORMATS = tuple(
+    _Rx(name, pattern, valid, group, None) if group >= 0 else _Rx(name, pattern, valid, 0, None, back=-group)
+    for name, pattern, valid, group in FORMAT_RULES
+)
+
+@dataclass(frozen=True)
+class _Underscore:
+    """Marker for the shared pass over "_" that finds hf_, whsec_, npm_, ... (formats.underscore_formats)."""
+
+    name: str = "huggingface_token"
+    names: tuple[str, ...] = UNDERSCORE_NAMES
+    triggered: bool = False
+
+
+_UNDERSCORE = _Underscore()
 
 _SIMPLE: tuple[Any, ...] = (
     _Rx(
         "url_password",
         re.compile(r"""://[^\s:/@"'<>]{1,64}:([^\s@/"'<>]{3,128})@[A-Za-z0-9.\-\[]"""),
-        lambda m: _password_ok(m.group(1)),
+        _url_password_ok,
         1,
         None,
     ),
+    *FORMATS,
+    _UNDERSCORE,
     _Rx("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"), left=None),
     _Rx("anthropic_key", re.compile(r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,}"), lambda m: secret_ok(m.group(0)[14:])),
     _Rx(
@@ -294,7 +388,7 @@ _SIMPLE: tuple[Any, ...] = (
     _Rx(
         "aws_access_key",
         re.compile(r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-        lambda m: "EXAMPLE" not in m.group(0),
+        lambda m: shape_ok(m.group(0)[4:]),
     ),
     _Rx("github_token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"), lambda m: secret_ok(m.group(0)[4:])),
     _Rx("github_token", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), lambda m: secret_ok(m.group(0)[11:])),
@@ -317,24 +411,33 @@ _SIMPLE: tuple[Any, ...] = (
     ),
     _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
-    _Rx("password", re.compile(r"token" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _value_ok(m), 1, None, on_lower=True),
+    _Rx("password", re.compile(r"contrase" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"login[^\n]{0,60}?[\w.@\-]{2,40}[ \t]?/[ \t]?([^\s/]{6,64})"), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _key_value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
+    _Rx("password", re.compile(r"token" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
     _Ipv6(),
     _Rx(  # "Austin, TX 78701": anchored on the comma, so it costs no full scan of the text
         "postcode",
         re.compile(r",[ \t]{1,4}[A-Z]{2}[ \t]{1,4}\d{5}(?:-\d{4})?(?![\w\-])"),
-        lambda m: _CITY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is not None,
+        lambda m: _CITY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is not None
+        and not public_place(m.string, m.start()),
         left=None,
         triggered=False,
     ),
 )
 # Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
-_TRIGGER = re.compile(r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token")
+_TRIGGER = re.compile(
+    r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token"
+    r"|contrase|login|" + FORMAT_TRIGGER
+)
 _SHORT = 2000
 
 _SHORT_RUNS = (_StreetAddress(),)
-DETECTORS: tuple[str, ...] = tuple(dict.fromkeys(d.name for d in (*_SIMPLE, *_NUMERIC, *_SHORT_RUNS)))  # built-in names
+_PERSON = PersonContext()
+DETECTORS: tuple[str, ...] = tuple(
+    dict.fromkeys([*(d.name for d in (*_SIMPLE, *_NUMERIC, *_SHORT_RUNS)), *UNDERSCORE_NAMES, *CONTEXT_IDS, *_PERSON.names])
+)  # built-in names
 
 
 def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> list[tuple[int, int, str]]:
@@ -350,6 +453,13 @@ def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> 
     for det in simple:
         if quiet and getattr(det, "triggered", False):
             continue
+        if isinstance(det, PersonContext):
+            spans.extend(det.find_named(text, low))
+            continue
+        if det is _UNDERSCORE:
+            if "_" in text:
+                spans.extend(underscore_formats(text))
+            continue
         for start, end in det.find(text, low):
             spans.append((start, end, det.name))
     for digit_runs in runs:
@@ -357,4 +467,5 @@ def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> 
             break
         for name, (start, end) in digit_runs.find_all(text):
             spans.append((start, end, name))
-    return spans
+    # a vendor's documented example value is an example, not a secret (see formats.DOC_KEYS)
+    return [sp for sp in spans if not doc_example(text, sp[0], sp[1])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -10,8 +11,11 @@ from ..._text import located_texts
 from ..._types import Constraint, Message, Model, Request, Verdict
 from ..._validate import one_of, subset
 from ...errors import ConfigError
-from .detectors import _NUMERIC, _SHORT_RUNS, _SIMPLE, DETECTORS, _DigitRuns, _Rx, find_spans
+from .backends import Recognizer, check_recognizers, run_recognizer
+from .detectors import _NUMERIC, _PERSON, _SHORT_RUNS, _SIMPLE, DETECTORS, _DigitRuns, _Rx, find_spans
 from .findings import Finding
+from .normalize import normalize
+from .personal import CONTEXT_IDS, PersonContext
 from .redaction import Redaction, redact_messages
 
 __all__ = ["Privacy"]
@@ -42,6 +46,7 @@ class Privacy:
         patterns: Mapping[str, str] | None = None,
         sensitive_classifications: Iterable[str] = ("confidential", "restricted"),
         mode: Literal["restrict", "redact"] = "restrict",
+        recognizers: Iterable[Recognizer] = (),
     ) -> None:
         from ..._types import CLASSIFICATIONS, HOSTINGS
 
@@ -61,10 +66,15 @@ class Privacy:
                 simple.append(_Rx(f"pattern:{key}", re.compile(regex), left=None, triggered=False))
             except re.error as exc:
                 raise ConfigError(f"invalid regex: {exc}", path=f"privacy.patterns.{key}") from None
+        person = tuple(n for n in _PERSON.names if n in wanted)
+        if person:
+            simple.append(PersonContext(person))
         self._simple = tuple(simple)
         numeric = tuple(d for d in _NUMERIC if d.name in wanted)
         short = tuple(d for d in _SHORT_RUNS if d.name in wanted)
-        self._runs = (_DigitRuns(numeric, short),) if numeric or short else ()
+        context = frozenset(n for n in CONTEXT_IDS if n in wanted)
+        self._runs = (_DigitRuns(numeric, short, context),) if numeric or short or context else ()
+        self._recognizers = check_recognizers(recognizers)
         self.sensitive_classifications = subset(
             sensitive_classifications, CLASSIFICATIONS, "privacy.sensitive_classifications", what="classifications"
         )
@@ -75,28 +85,73 @@ class Privacy:
     @property
     def detectors(self) -> tuple[str, ...]:
         """The names of the detectors this policy runs."""
-        names = [d.name for d in self._simple]
+        names: list[str] = []
+        for d in self._simple:
+            names += list(getattr(d, "names", (d.name,)))
         for runs in self._runs:
-            names += [m.name for m in runs.members] + [m.name for m in runs.short]
+            names += [m.name for m in runs.members] + [m.name for m in runs.short] + sorted(runs.context)
+        names += [r.name for r in self._recognizers]
         return tuple(dict.fromkeys(names))
+
+    def _spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Detector hits in ``text`` after normalisation, as spans of the original text, overlaps
+        resolved: a span an earlier detector claimed is not reported again (linear: the claimed
+        spans are kept disjoint and sorted, each new one is checked by bisection)."""
+        norm = normalize(text)
+        hits = find_spans(norm.text, self._simple, self._runs)
+        for recognizer in self._recognizers:
+            hits.extend(run_recognizer(recognizer, norm.text))
+        starts: list[int] = []
+        ends: list[int] = []
+        kept: list[tuple[int, int, str]] = []
+        for start, end, name in hits:
+            if end <= start:
+                continue
+            start, end = norm.span(start, end)
+            i = bisect_left(starts, end)  # claimed spans starting before this one ends
+            if i and ends[i - 1] > start:
+                continue
+            if i < len(starts) and starts[i] < end:
+                continue
+            starts.insert(i, start)
+            ends.insert(i, end)
+            kept.append((start, end, name))
+        kept.sort()
+        return kept
 
     def scan_text(self, text: str, message: int = 0, part: int | None = None, field: str = "content") -> list[Finding]:
         """Findings in one piece of text; a span already claimed by an earlier detector is not reported twice."""
-        found: list[Finding] = []
-        for start, end, name in find_spans(text, self._simple, self._runs):
-            if any(f.start < end and start < f.end for f in found):
-                continue
-            found.append(Finding(name, message, part, start, end, field))
-        found.sort(key=lambda f: f.start)
-        return found
+        return [Finding(name, message, part, start, end, field) for start, end, name in self._spans(text)]
 
     def scan(self, messages: Sequence[Message] | Request) -> list[Finding]:
-        """Every finding in every message, content part and tool-call argument string."""
+        """Every finding in every message, content part and tool-call argument string, and in
+        the seams between consecutive pieces (a value split over two messages is found in both)."""
         msgs = messages.messages if isinstance(messages, Request) else messages
         found: list[Finding] = []
+        previous: tuple[int, int | None, str, str] | None = None
         for i, j, field, text in located_texts(msgs):
             found.extend(self.scan_text(text, i, j, field))
+            if previous is not None and text and previous[3]:
+                found.extend(self._seam(previous, (i, j, field, text)))
+            if text:
+                previous = (i, j, field, text)
         return found
+
+    _SEAM = 96
+
+    def _seam(self, a: tuple[int, int | None, str, str], b: tuple[int, int | None, str, str]) -> list[Finding]:
+        """Findings that straddle the end of piece ``a`` and the start of piece ``b``, reported as
+        one finding in each piece (so redaction masks both halves)."""
+        tail = a[3][-self._SEAM :]
+        head = b[3][: self._SEAM]
+        joined = tail + head
+        cut = len(tail)
+        out: list[Finding] = []
+        for start, end, name in self._spans(joined):
+            if start < cut < end:
+                out.append(Finding(name, a[0], a[1], len(a[3]) - cut + start, len(a[3]), a[2]))
+                out.append(Finding(name, b[0], b[1], 0, end - cut, b[2]))
+        return out
 
     def redact(self, messages: Sequence[Message] | Request) -> Redaction:
         """Replace every finding with a placeholder such as ``[EMAIL_1]`` (the same value, the same one).
@@ -115,7 +170,11 @@ class Privacy:
             detectors: list[str] = [f"classification:{label}"]
         else:
             detectors = []
-            for f in self.scan(request.messages):
+            try:
+                found = self.scan(request.messages)
+            except Exception as exc:  # a detector that fails cannot clear a request: fail closed
+                found = [Finding(f"error:{type(exc).__name__}", 0, None, 0, 0)]
+            for f in found:
                 if f.detector not in detectors:
                     detectors.append(f.detector)
             if not detectors:

@@ -79,18 +79,26 @@ def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) 
     counters: dict[str, int] = {}
 
     def swap(text: str, found: list[Finding]) -> str:
+        # overlapping findings (a value split across messages is also found in each piece) merge
+        merged: list[tuple[int, int, str]] = []
+        for f in sorted(found, key=lambda f: (f.start, -f.end)):
+            if merged and f.start < merged[-1][1]:
+                s, e, d = merged[-1]
+                merged[-1] = (s, max(e, f.end), d)
+            else:
+                merged.append((f.start, f.end, f.detector))
         out: list[str] = []
         at = 0
-        for f in sorted(found, key=lambda f: f.start):
-            value = text[f.start : f.end]
+        for start, end, detector in merged:
+            value = text[start:end]
             holder = names.get(value)
             if holder is None:
-                kind = placeholder_kind(f.detector)
+                kind = placeholder_kind(detector)
                 counters[kind] = counters.get(kind, 0) + 1
                 holder = names[value] = placeholder(kind, counters[kind])
                 values[holder] = value
-            out += (text[at : f.start], holder)
-            at = f.end
+            out += (text[at:start], holder)
+            at = end
         out.append(text[at:])
         return "".join(out)
 

@@ -1,0 +1,181 @@
+"""Context rules: what the words around a candidate say it is.
+
+They cut false positives (a dotted version is not an IP address, an order number is not a phone,
+a public museum's address is not a person's) and let weak shapes count where the text names
+them (nine bare digits after "SSN", a national phone number after "call me"). Each looks at a
+small window of text next to a candidate the cheap detectors already found, never the whole
+text, so they cost nothing on text without candidates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+__all__ = [
+    "card_shape_ok",
+    "grouped_alone",
+    "ipv4_in_context",
+    "keyword_before",
+    "public_place",
+    "street_before_number",
+    "uk_postcode_at",
+]
+
+# keywords that name what a number is, per kind; matched on the lower-cased text just before it
+_KEYWORDS = {
+    "ssn": r"ssn|social security|soc\.? ?sec|social\b|seguro social|itin|taxpayer|tax id|\btin\b",
+    "aadhaar": r"aadhaa?r|uidai|\buid\b|आधार",
+    "phone": (
+        r"phone|\btel\b|tel\.|tel:|telephone|mobile|\bcell|\bcall|text me|whatsapp|sms|fax|contact|emergency|reach me"
+        r"|handy|telefon|rufnummer|mobil|nummer|erreichbar|anrufen|ruf mich|t[ée]l[ée]phone|portable|joignable|num[ée]ro"
+        r"|appelle|m[óo]vil|tel[ée]fono|ll[áa]mame|cellulare|numero|chiam|bellen|bereik|telefoon|mobiel|nummer"
+        r"|telefon|numer|kom[óo]rk|celular|contato|ligue"
+    ),
+}
+_KEYWORD_RX = {k: re.compile(f"(?:{v})") for k, v in _KEYWORDS.items()}
+# numbers that say what they are: not a phone, SSN or card even next to "number"
+_NOT_PERSONAL = re.compile(
+    r"(?:order|invoice|tracking|shipment|parcel|ticket|\bpo\b|\brma\b|\bcase\b|\bref|customer|account no|kunden|rechnung"
+    r"|bestell|sendung|commande|facture|suivi|pedido|factura|pratica|ordine|fattura|sku|part|article|artikel|isbn|serial"
+    r"|model|\bvin\b|build|version|firmware|release|error|code|id\b|ean|barcode)[^0-9\n]{0,12}$"
+)
+
+
+def keyword_before(text: str, start: int, kind: str, width: int = 48) -> bool:
+    """The ``width`` characters before ``start`` name the value a ``kind`` (and not an order id)."""
+    window = text[max(0, start - width) : start].lower()
+    if kind == "phone" and _NOT_PERSONAL.search(window):
+        return False
+    return _KEYWORD_RX[kind].search(window) is not None
+
+
+def grouped_alone(text: str, start: int, end: int) -> bool:
+    """The digits are not one piece of a longer grouped number (a 22-digit tracking number)."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 2]
+    return not (
+        (len(before) == 2 and before[0].isdigit() and before[1] in " -")
+        or (len(after) == 2 and after[1].isdigit() and after[0] in " -")
+    )
+
+
+_CARD_LENGTHS = (("34", (15,)), ("37", (15,)), ("4", (13, 16, 19)), ("5", (16,)), ("2", (16,)), ("6", (16, 17, 18, 19)),
+                 ("35", (16, 17, 18, 19)), ("36", (14, 15, 16, 17, 18, 19)), ("30", (14, 15, 16, 17, 18, 19)),
+                 ("38", (14, 15, 16, 17, 18, 19)), ("39", (14, 15, 16, 17, 18, 19)))
+_CARD_GROUPS = frozenset({(4, 4, 4, 4), (4, 6, 5), (4, 6, 4), (4, 4, 4, 4, 3), (4, 4, 4, 3), (4, 4, 5), (4, 4, 4, 1),
+                          (4, 4, 4, 2), (6, 13), (4, 4, 4, 4, 1), (4, 4, 4, 4, 2)})
+
+
+def card_shape_ok(raw: str) -> bool:
+    """Length fits the card network of its prefix; separators, if any, group it as cards are printed."""
+    digits = raw.replace(" ", "").replace("-", "")
+    lengths = next((ls for prefix, ls in sorted(_CARD_LENGTHS, key=lambda p: -len(p[0])) if digits.startswith(prefix)), ())
+    if len(digits) not in lengths:
+        return False
+    if len(digits) == len(raw):
+        return True
+    groups = tuple(len(g) for g in re.split(r"[ \-]+", raw.strip()))
+    return groups in _CARD_GROUPS and not (groups == (4, 4, 4, 1) and len(digits) != 13)
+
+
+_NETWORK = re.compile(
+    r"\bip\b|ipv4|address|addr|host|server|serveur|servidor|ping|ssh|connect|port\b|gateway|dns|subnet|route|router|nginx"
+    r"|apache|firewall|whitelist|allowlist|blocklist|\bban\b|block|endpoint|proxy|vpn|\blan\b|\bwan\b|network|netzwerk|r[ée]seau"
+    r"|\bred\b|adresse|direcci[óo]n|indirizzo|http|https|tcp|udp|icmp|curl|wget|telnet|\brdp\b|smtp|mysql|postgres|redis|socket"
+    r"|listen|bind|interface|wireguard|peer|\bnat\b|dhcp|\bmac\b|login|logged|failed password|\bsrc|\bdst|remote"
+    r"|instance|\bvm\b|\bbox\b|staging|\bprod\b|production|machine|\bnode\b|container|printer|drucker|imprimante|heimnetz|fritz|wlan|wifi|access log"
+)
+_VERSION_BEFORE = re.compile(
+    r"(?:version|versi[óo]n|versione|\bver\.?|\bv\.?|release|firmware|build|patch|update|upgrade|kernel|section|table"
+    r"|chapter|oid|§|rev\.?|edition|java|python|chrome|firefox|android|ios|windows|oracle|sql server|postgresql"
+    r"|->|→)(?:[ \t]+(?:from|to|auf|von|de|à|a))?[ \t:]*$"
+)
+
+
+_AFTER_VERSION = re.compile(r"[0-9]\.[0-9]+[ \t]*(?:to|->|→|-|bis|à|a|auf|and|or|und|et|y|o)[ \t]+$")
+
+
+def ipv4_in_context(text: str, start: int, end: int) -> bool:
+    """A dotted quad counts as an IP address only in a network context, and never as a version,
+    a section number, an OID or a network range written as its base address (10.0.0.0/8)."""
+    if end < len(text) and text[end] == "/":
+        m = re.match(r"/([0-9]{1,2})(?![0-9])", text[end : end + 4])
+        if m is not None:
+            try:
+                ipaddress.IPv4Network(text[start:end] + m.group(0))
+                return False  # host bits zero: a range, not an address
+            except ValueError:
+                pass
+        return True  # 10.8.0.2/24: an interface address
+    if end < len(text) - 1 and text[end] == ":" and text[end + 1].isdigit():
+        return True  # address:port
+    before = text[max(0, start - 60) : start].lower()
+    if _VERSION_BEFORE.search(before[-24:]) and "ip" not in before[-24:]:
+        return False
+    if _AFTER_VERSION.search(before[-16:]):  # "from 10.2.0.1 to 10.4.1.2": the second of a version pair
+        return False
+    after = text[end : end + 60].lower()
+    return _NETWORK.search(before) is not None or _NETWORK.search(after) is not None
+
+
+_PUBLIC = re.compile(
+    r"headquarters|\bhq\b|head office|campus|visitor|museum|mus[ée]e|museo|store|hotel|station|airport|university"
+    r"|embassy|consulate|building|geb[äa]ude|bundestag|reichstag|city hall|rathaus|stadium|theat|cathedral|palace"
+    r"|opening hours|[öo]ffnungszeiten|horaires|visit|tour\b|landmark"
+)
+_PERSONAL = re.compile(
+    r"\bmy\b|\bi\b|\bi'm|\bme\b|\bour home|ship to|deliver|send to|\blive|moved|mein|meine|\bmon\b|\bma\b|\bmi\b|\bmio\b"
+    r"|\bmia\b|home|absender|return address|\bnous\b|\bje\b|\byo\b|\bich\b"
+)
+
+
+def public_place(text: str, start: int) -> bool:
+    """The address belongs to a public place the sentence names (a museum, a company's HQ),
+    not to a person: no "my", "ship to", "I live" near it."""
+    window = text[max(0, start - 90) : start + 60].lower()
+    return _PUBLIC.search(window) is not None and _PERSONAL.search(window) is None
+
+
+_UK_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}(?![A-Za-z0-9])")
+
+
+def uk_postcode_at(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A UK postcode (SG11 2BT, SW1A 1AA) around the short digit run ``text[start:end]``."""
+    for back in (1, 2):
+        s = start - back
+        if s < 0 or not text[s].isupper():
+            continue
+        if s > 0 and text[s - 1].isalnum():
+            continue
+        m = _UK_POSTCODE.match(text, s)
+        if m is not None and m.end() > start:
+            return m.span()
+    return None
+
+
+_STREET_TYPES_BEFORE = frozenset(
+    "calle c/ avenida avda avda. paseo plaza carrer rúa rua via viale piazza corso largo vicolo travessa praça "
+    "ulica ul. al.".split()
+)
+_STREET_SUFFIXES = ("straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg", "gasse", "straße", "strasse",
+                    "weg", "allee", "platz", "damm", "ring", "ufer", "str.")
+
+
+def street_before_number(text: str, start: int) -> int | None:
+    """Where an address written street-first ends at the house number ``start``: "Calle de
+    Alcalá 215", "Via Giuseppe Verdi 42", "Prinsengracht 263"; None if it is not one."""
+    if start < 3 or text[start - 1] not in " \t":
+        return None
+    window = text[max(0, start - 60) : start]
+    words = window.split()
+    if not words or not words[-1][:1].isalpha():
+        return None
+    last = words[-1]
+    if last[0].isupper() and last.lower().endswith(_STREET_SUFFIXES) and len(last) > 5:
+        return max(0, start - 60) + window.rfind(last)
+    for k in range(2, min(6, len(words)) + 1):
+        word = words[-k].lower()
+        if word in _STREET_TYPES_BEFORE and words[-k][0].isupper() and any(w[:1].isupper() for w in words[-k + 1 :]):
+            return max(0, start - 60) + window.rfind(words[-k])
+    return None

@@ -1,0 +1,245 @@
+"""Privacy detection (issue 13): evasions undone before detection, values split across messages,
+current credential formats, PHI, context rules against false positives, documented examples,
+user recognisers, and - on the wire - that no evaded value reaches a hosted model's server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from openai_server import OpenAIServer
+
+from llmroute import Model, Router
+from llmroute.adapters import LiteLLM
+from llmroute.adapters.testing import Function
+from llmroute.errors import ConfigError
+from llmroute.policies import Privacy
+from llmroute.policies.privacy.normalize import normalize
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+def names(text: str, policy: Privacy | None = None) -> set[str]:
+    return {f.detector for f in (policy or Privacy()).scan(user(text))}
+
+
+# (text with an evasion, the value as a model would read it, a detector that must fire)
+EVASIONS = [
+    ("ssn 536228745", "536228745", "us_ssn"),
+    ("my social is 536228745", "536228745", "us_ssn"),
+    ("ssn \uff15\uff13\uff16-\uff12\uff12-\uff18\uff17\uff14\uff15", "536-22-8745", "us_ssn"),  # full-width digits
+    ("ssn 536\u201122\u20118745", "536-22-8745", "us_ssn"),  # non-breaking hyphens
+    ("ssn 536.22.8745", "536.22.8745", "us_ssn"),  # dot separators
+    ("ssn 536 - 22 - 8745", "536 - 22 - 8745", "us_ssn"),
+    ("ssn 536-2\u200b2-8745", "536-22-8745", "us_ssn"),  # zero-width space inside
+    ("mail bo.lind\uff20corp.io", "bo.lind@corp.io", "email"),  # full-width at sign
+    ("mail bo.lind%40corp.io", "bo.lind@corp.io", "email"),  # percent-encoded
+    ("mail bo dot lind at corp dot io please", "bo.lind@corp.io", "email"),  # spelled out
+    ("mail bo.lind [at] corp [dot] io", "bo.lind@corp.io", "email"),
+    ("card 4111\u00a01111\u00a01111\u00a01111", "4111 1111 1111 1111", "payment_card"),  # no-break spaces
+    ("call me on 0171 4839207", "0171 4839207", "phone"),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "detector"), EVASIONS)
+def test_evasions_are_detected_and_mapped_back(text: str, value: str, detector: str) -> None:
+    found = Privacy().scan(user(text))
+    assert detector in {f.detector for f in found}
+    red = Privacy().redact(user(text))
+    sent = json.dumps(red.messages, ensure_ascii=False)
+    digits = "".join(c for c in value if c.isalnum())
+    assert value not in sent and digits not in "".join(c for c in normalize(sent).text if c.isalnum())
+
+
+def test_normalize_maps_offsets_back() -> None:
+    text = "a\u200bb \uff21\uff22\uff23 x%40y"
+    norm = normalize(text)
+    assert norm.text == "ab ABC x@y"
+    start = norm.text.index("ABC")
+    assert norm.span(start, start + 3) == (text.index("\uff21"), text.index("\uff23") + 1)
+    assert normalize("plain ascii").starts is None
+
+
+def test_value_split_across_two_messages_is_found_in_both_and_redacted() -> None:
+    msgs = [{"role": "user", "content": "my ssn is 536-22"}, {"role": "user", "content": "-8745 thanks"}]
+    found = Privacy().scan(msgs)
+    assert {(f.detector, f.message) for f in found} == {("us_ssn", 0), ("us_ssn", 1)}
+    red = Privacy().redact(msgs)
+    assert "536-22" not in red.messages[0]["content"] and "8745" not in red.messages[1]["content"]
+
+
+@pytest.mark.parametrize(
+    ("text", "detector"),
+    [
+        ("sk-ant-api03-" + "aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY" * 3 + "AA", "anthropic_key"),
+        ("stripe whsec_Hq8Lm2Xz7Kp4Rt9Vb3Nc6Wd1Yf5Gs0Aj", "stripe_key"),
+        ("https://hooks.slack.com/services/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", "slack_webhook"),
+        ("token hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "huggingface_token"),
+        ("glpat-Ab3De5Gh7Jk9Mn1Pq2Rs", "gitlab_token"),
+        ("AccountKey=" + "Ab3De5Gh7Jk9Mn1Pq2Rs4Tu6Vw8Xy0Za" * 2 + "Ab3De5Gh7Jk9Mn1Pq2Rs4T==", "azure_key"),
+        ("-p abc8Q~Ab3De5Gh7Jk9Mn1Pq2Rs4Tu6Vw8Xy0Za1b", "azure_key"),
+        ("npm_Ab3De5Gh7Jk9Mn1Pq2Rs4Tu6Vw8Xy0Za1bCd", "npm_token"),
+        ("AWS_ACCESS_KEY_ID=AKIAZ7EXAMPLEQ4M2VXT", "aws_access_key"),  # contains EXAMPLE, live shape: counts
+        ("Pt: Gerald Whitfield  DOB: 03/14/1952", "date_of_birth"),
+        ("born 14 June 2017 in Leeds", "date_of_birth"),
+        ("MRN: 00482917, admitted Tuesday", "medical_record_number"),
+        ("Member ID: XGH884213097", "health_plan_id"),
+        ("Passport no. 548213097", "id_number"),
+        ("Patient John Ferreira, 54, presents with new-onset seizures", "patient_diagnosis"),
+        ("Compensation review: Brian Tolliver $148,500 base salary", "person_data"),
+        ("Via Giuseppe Verdi 42, 20121 Milano", "street_address"),
+        ("14 rue des Lilas, 69003 Lyon", "street_address"),
+        ("Hertfordshire SG11 2BT", "street_address"),
+        ("mot de passe \"7hXk2pQ9wRmn4T\"", "password"),
+        ("login for reference: admin / P@ssw0rd-Harlow88", "password"),
+        ("the server 10.14.3.27 refuses ssh", "ipv4"),
+    ],
+)
+def test_new_detectors_find(text: str, detector: str) -> None:
+    assert detector in names(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We need to upgrade from 10.2.0.1 to 10.4.1.2 this weekend",
+        "Firmware 7.57.1.2 crashes the router every night",
+        "see section 4.2.1.3 of the spec",
+        "RFC 1918 ranges 10.0.0.0/8 and 192.168.0.0/16",
+        "UPS tracking 1Z 7W2 849 03 4417 8826",
+        "Order #112-4432198-5567012 is late",
+        "Référence produit 3760-1245-8890-2",
+        "Factor 600851475143 into primes",
+        "F(80) is 23416728348467685",
+        "The AWS docs example key is AKIAIOSFODNN7EXAMPLE",
+        "Stripe's docs test card 4242 4242 4242 4242",
+        'headers = {"x-api-key": api_key}',
+        "SLACK_BOT_TOKEN=xoxb-tu-token-aqui",
+        'psql "postgresql://postgres:postgres@localhost:5432/postgres"',
+        "Google's headquarters is 1600 Amphitheatre Parkway, Mountain View, CA 94043",
+        "What's the usual starting dose of metformin for type 2 diabetes?",
+        "Ada Lovelace wrote the first program for the Analytical Engine",
+    ],
+)
+def test_context_rules_ignore(text: str) -> None:
+    assert names(text) == set()
+
+
+def test_documented_card_counts_where_it_is_not_labelled_an_example() -> None:
+    assert "payment_card" in names("charge my visa 4242 4242 4242 4242 please")
+
+
+def test_many_emails_scan_every_one() -> None:
+    text = " ".join(f"user{i}@example{i % 7}.org" for i in range(3000))
+    assert len(Privacy().scan(user(text))) == 3000
+
+
+# -- recognisers -----------------------------------------------------------------------------
+class Names:
+    name = "person"
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        at = text.find("Jane Roe")
+        return [] if at == -1 else [(at, at + 8)]
+
+
+def test_a_user_recognizer_reports_under_its_name() -> None:
+    policy = Privacy(recognizers=[Names()])
+    assert "person" in policy.detectors
+    assert names("ask Jane Roe", policy) == {"person"}
+
+    def project(text: str) -> list[tuple[int, int, str]]:
+        return [(0, 5, "codename")] if text.startswith("Falco") else []
+
+    assert names("Falco launches", Privacy(recognizers=[project])) == {"codename"}
+
+
+def test_a_broken_recognizer_is_a_config_error_when_built() -> None:
+    def boom(text: str) -> list[tuple[int, int]]:
+        raise RuntimeError("model not loaded")
+
+    with pytest.raises(ConfigError, match="model not loaded"):
+        Privacy(recognizers=[boom])
+    with pytest.raises(ConfigError, match="outside the text"):
+        Privacy(recognizers=[lambda text: [(0, 10_000)]])
+    with pytest.raises(ConfigError, match="name"):
+        Privacy(recognizers=[object()])
+
+
+def test_a_recognizer_failing_at_scan_time_fails_closed() -> None:
+    class Flaky:
+        name = "flaky"
+        calls = 0
+
+        def find(self, text: str) -> list[tuple[int, int]]:
+            Flaky.calls += 1
+            if Flaky.calls > 1:
+                raise RuntimeError("gpu gone")
+            return []
+
+    hosted = Function(lambda r: "hosted")
+    local = Function(lambda r: "local")
+    router = Router([Model("hosted", hosted, hosting="api"), Model("local", local, hosting="local")],
+                    [Privacy(recognizers=[Flaky()])])
+    decision = router.route(user("nothing sensitive here"))
+    assert decision.model == "local" and decision.constraints[0].data["detectors"] == ("error:RuntimeError",)
+
+
+# -- on the wire -------------------------------------------------------------------------------
+WIRE = [(text, value) for text, value, _ in EVASIONS]
+
+
+def _bytes_received(server: OpenAIServer) -> str:
+    return "".join(json.dumps(r.body, ensure_ascii=False) + json.dumps(r.body) for r in server.received)
+
+
+def _leaked(value: str, received: str) -> bool:
+    digits = "".join(c for c in value if c.isalnum())
+    flat = "".join(c for c in normalize(received).text if c.isalnum())
+    return value in received or digits in flat
+
+
+@pytest.mark.parametrize("mode", ["completion", "stream"])
+@pytest.mark.parametrize(("text", "value"), WIRE)
+def test_evasions_never_reach_a_hosted_server(text: str, value: str, mode: str) -> None:
+    with OpenAIServer(reply=lambda b: "leaked") as hosted:
+        local = Function(lambda r: "local answer")
+        router = Router(
+            [Model("hosted", LiteLLM("openai/hosted", api_base=hosted.base_url, api_key="sk-test-NOT-REAL", timeout=5),
+                   hosting="api"),
+             Model("local", local, hosting="local")],
+            [Privacy()],
+        )
+        if mode == "completion":
+            assert router.completion(user(text)).content == "local answer"
+        else:
+            assert "".join(c.content or "" for c in router.stream(user(text))) == "local answer"
+        assert hosted.requests == 0 and not _leaked(value, _bytes_received(hosted))
+
+
+@pytest.mark.parametrize(("text", "value"), WIRE)
+def test_redaction_sends_no_evaded_value(text: str, value: str) -> None:
+    with OpenAIServer(reply=lambda b: "ok") as hosted:
+        router = Router(
+            [Model("hosted", LiteLLM("openai/hosted", api_base=hosted.base_url, api_key="sk-test-NOT-REAL", timeout=5),
+                   hosting="api")],
+            [Privacy(mode="redact")],
+        )
+        router.completion(user(text))
+        assert hosted.requests == 1 and not _leaked(value, _bytes_received(hosted))
+
+
+def test_split_value_never_reaches_a_hosted_server_in_redaction_mode() -> None:
+    msgs = [{"role": "user", "content": "my ssn is 536-22"}, {"role": "user", "content": "-8745, file it"}]
+    with OpenAIServer(reply=lambda b: "ok") as hosted:
+        router = Router(
+            [Model("hosted", LiteLLM("openai/hosted", api_base=hosted.base_url, api_key="sk-test-NOT-REAL", timeout=5),
+                   hosting="api")],
+            [Privacy(mode="redact")],
+        )
+        router.completion(msgs)
+        sent = _bytes_received(hosted)
+        assert "536" not in sent and "8745" not in sent
