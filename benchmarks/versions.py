@@ -7,11 +7,12 @@ tree, so both sides see the same machine noise. Each probe measures, with the pu
 - ``import llmroute`` (ms, fresh process);
 - per-call overhead of ``Router.completion`` over calling the Function adapter directly (us);
 - the same with a tracer provider set but no SDK (instrumentation left on, no-op spans) (us);
-- ``route()`` with Privacy + Complexity + Cost over 20 models at ~50 tokens (us).
+- ``route()`` over 20 models at ~50 tokens (us): with Privacy + Complexity + Cost, with no
+  policy (the router's own decision), and with Privacy + Cost.
 
 Reported: the median over rounds of each probe's median, per side, and the ratio current/base.
 
-Run: python benchmarks/versions.py [--base COMMIT] [--rounds N]
+Run: python benchmarks/versions.py [--base COMMIT] [--current COMMIT] [--rounds N]
 """
 
 from __future__ import annotations
@@ -63,10 +64,16 @@ tiers = ("simple", "standard", "complex"); hostings = ("local", "self_hosted", "
 models = [Model(f"model-{i:02d}", adapter, hosting=hostings[i % 4], tier=tiers[i % 3],
                 price=Price(0.05 * (i + 1), 0.2 * (i + 1)) if hostings[i % 4] == "api" else Price(),
                 context_window=128_000, scores={"quality": 0.5 + i / 50}) for i in range(20)]
-router20 = Router(models, [Privacy(), Complexity(), Cost()], instrument=False)
 prompt = [{"role": "user", "content": text}]
-route = median_us(lambda: router20.route(prompt), n)
-print(json.dumps({"import_ms": import_ms, "overhead_us": plain, "instrumented_us": traced, "route_us": route}))
+routers = {
+    "route_us": Router(models, [Privacy(), Complexity(), Cost()], instrument=False),
+    "route_no_policies_us": Router(models, instrument=False),
+    "route_privacy_cost_us": Router(models, [Privacy(), Cost()], instrument=False),
+}
+out = {"import_ms": import_ms, "overhead_us": plain, "instrumented_us": traced}
+for key, r in routers.items():
+    out[key] = median_us(lambda: r.route(prompt), n)
+print(json.dumps(out))
 '''
 
 
@@ -80,24 +87,30 @@ def probe(tree: Path, n: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="4030a22", help="the commit to compare with (default: before issue 11)")
+    parser.add_argument("--current", help="a commit to measure instead of the working tree")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("-n", type=int, default=3000, help="calls per probe")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-                       check=True, capture_output=True)
+        trees = {"base": Path(tmp) / "base", "current": Path(tmp) / "current" if args.current else ROOT}
+        for side, commit in (("base", args.base), ("current", args.current)):
+            if commit:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[side]), commit],
+                               check=True, capture_output=True)
         try:
             sides: dict[str, list[dict[str, float]]] = {"base": [], "current": []}
             for _ in range(args.rounds):
-                sides["base"].append(probe(base, args.n))
-                sides["current"].append(probe(ROOT, args.n))
+                sides["base"].append(probe(trees["base"], args.n))
+                sides["current"].append(probe(trees["current"], args.n))
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
+            for side in ("base", "current"):
+                if trees[side] != ROOT:
+                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[side])],
+                                   capture_output=True)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}; "
-          f"base {args.base}, {args.rounds} interleaved rounds of {args.n} calls")
+          f"base {args.base}, current {args.current or 'working tree'}, {args.rounds} interleaved rounds of {args.n} calls")
     print(f"{'probe':<18} {'base':>10} {'current':>10} {'ratio':>7}")
-    for key in ("import_ms", "overhead_us", "instrumented_us", "route_us"):
+    for key in sides["base"][0]:
         b = statistics.median(r[key] for r in sides["base"])
         c = statistics.median(r[key] for r in sides["current"])
         print(f"{key:<18} {b:>10.2f} {c:>10.2f} {c / b:>7.2f}")

@@ -210,6 +210,7 @@ class AttemptPlan:
         self.skipped: dict[str, str] = {}
         # redacted copies of the messages, by the constraints that call for them, made once
         self._redactions: dict[tuple[int, ...], tuple[Redacted, ...] | str] = {}
+        self._redacting = any(c.redact is not None for c in decision.constraints)
         self.decision = self._without_open(decision, by_name) if breakers is not None else decision
 
     def _without_open(self, decision: Decision, by_name: Mapping[str, Model]) -> Decision:
@@ -299,6 +300,8 @@ class AttemptPlan:
 
     def _redacted(self, model: Model) -> tuple[Redacted, ...] | str:
         """The redactions ``model`` must see the request through, in order; or why it cannot."""
+        if not self._redacting:  # the common case: no constraint redacts
+            return ()
         needed = tuple(i for i, c in enumerate(self.decision.constraints) if c.redacts(model))
         if not needed:
             return ()

@@ -9,8 +9,6 @@ Unknown is ``None`` all the way out (``Decision.estimated_cost``, ``Response.cos
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import weakref
 from collections.abc import Mapping
 from functools import lru_cache
@@ -48,6 +46,9 @@ def cost_of(model: Model, input_tokens: int, output_tokens: int) -> float | None
 def litellm_price_map() -> tuple[Mapping[str, tuple[float, float]], str]:
     """USD per token (input, output) by key from litellm's bundled price map, and a label naming
     litellm's version; empty when litellm is absent. Only the two prices are kept in memory."""
+    import importlib.util
+    import json  # here, not at import: most routers never read the map
+
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
         return {}, "litellm (not installed)"

@@ -190,6 +190,8 @@ class Router:
         """Decide which model would serve this request, and why. Calls nothing, holds nothing."""
         request = self._request(messages, kw)
         trace = self._telemetry.call(request, "route")
+        if trace.quiet:  # nothing listens: no summary to build
+            return self.decide(request)
         started = _Clock()
         try:
             decision = self.decide(request)
@@ -211,7 +213,7 @@ class Router:
             for _ in range(_RESERVE_TRIES):
                 decision = self.decide(request)
                 plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers)
-                if self._reserve(request, plan.decision):
+                if not self._stateful or self._reserve(request, plan.decision):
                     break
             else:
                 raise NoEligibleModelError(
@@ -219,7 +221,8 @@ class Router:
                     reasons={n: "reservation refused" for n in plan.decision.candidates} if plan else {},
                 )
         except BaseException as exc:  # no model, every circuit open, no room: end the call here
-            self._release(request)
+            if self._stateful:
+                self._release(request)
             trace.end(clock.summary(request, "chat", plan.decision if plan else None, error=exc))
             raise
         trace.decided(plan.decision)
@@ -419,7 +422,8 @@ class _Call:
         step, span = self._current()
         attempt = self.plan.failed(step, exc, time.perf_counter() - self._started, usage)
         span.ended(attempt)
-        self._learn(attempt)
+        if self._router._stateful:
+            self._learn(attempt)
         return attempt
 
     def succeeded(
@@ -430,16 +434,19 @@ class _Call:
         response_id: str | None = None,
         response_model: str | None = None,
     ) -> Attempt:
-        step, span = self._current()
+        step, span = self._step, self._span
+        assert step is not None and span is not None
         attempt = self.plan.succeeded(step, time.perf_counter() - self._started, usage)
         self._output = output
         span.ended(attempt, output=output, finish_reason=finish_reason, response_id=response_id, response_model=response_model)
-        self._learn(attempt)
+        if self._router._stateful:
+            self._learn(attempt)
         return attempt
 
     def answered(self, result: Completion) -> Response:
         """Book a non-streamed answer and shape the Response."""
-        model = self._current()[0].model
+        assert self._step is not None
+        model = self._step.model
         content = self.plan.restore(model, result.content)
         attempt = self.succeeded(result.usage, content, result.finish_reason, result.response_id, result.response_model)
         return Response(
@@ -481,7 +488,8 @@ class _Call:
         if not self.trace.quiet:
             attempts = tuple(self.plan.attempts)
             self.trace.end(self.clock.summary(self.request, "chat", self.plan.decision, attempts, self._output, exc))
-        self._router._release(self.request)
+        if self._router._stateful:
+            self._router._release(self.request)
 
 
 def _settle_when_dropped(stream: _S, call: _Call) -> _S:
