@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
+from ._validate import number, one_of
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -38,12 +38,8 @@ class Price:
     output: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("input", "output"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ConfigError(f"must be a number >= 0, got {value!r}", path=f"price.{name}")
-            if math.isinf(value):
-                raise ConfigError("must be finite", path=f"price.{name}")
+        number(self.input, "price.input", minimum=0)
+        number(self.output, "price.output", minimum=0)
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """USD for one call with these token counts."""
@@ -69,8 +65,7 @@ class Price:
                 "need usd_per_hour >= 0, tokens_per_second > 0 and 0 < utilization <= 1",
                 path="price",
             )
-        if input_tokens_per_second is not None and not input_tokens_per_second > 0:
-            raise ConfigError(f"must be > 0, got {input_tokens_per_second!r}", path="price.input_tokens_per_second")
+        number(input_tokens_per_second, "price.input_tokens_per_second", minimum=0, exclusive_minimum=True, allow_none=True)
 
         def per_million(rate: float) -> float:
             return usd_per_hour / (rate * 3600 * utilization) * 1_000_000
@@ -100,16 +95,11 @@ class Model:
         where = f"models[{self.name!r}]"
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError(f"name must be a non-empty string, got {self.name!r}", path="models")
-        if self.hosting not in HOSTINGS:
-            raise ConfigError(
-                f"must be one of {sorted(HOSTINGS)}, got {self.hosting!r}", path=f"{where}.hosting"
-            )
+        one_of(self.hosting, sorted(HOSTINGS), f"{where}.hosting")
         if not isinstance(self.price, Price):
             raise ConfigError(f"must be a Price, got {self.price!r}", path=f"{where}.price")
         for attr in ("context_window", "max_output_tokens"):
-            value = getattr(self, attr)
-            if value is not None and (not isinstance(value, int) or value <= 0):
-                raise ConfigError(f"must be a positive integer, got {value!r}", path=f"{where}.{attr}")
+            number(getattr(self, attr), f"{where}.{attr}", minimum=0, exclusive_minimum=True, integer=True, allow_none=True)
         caps = frozenset(self.capabilities)
         unknown = caps - CAPABILITIES
         if unknown:
