@@ -52,7 +52,7 @@ def test_the_packaged_example_config_loads_and_routes() -> None:
     assert [m.name for m in router.models] == ["smollm2-135m-local", "gpt-4o-mini", "gpt-4o"]
     decision = router.route([{"role": "user", "content": "Write to jane@example.com"}])
     assert decision.model == "smollm2-135m-local" and decision.candidates == ("smollm2-135m-local",)
-    with pytest.raises(ConfigError, match="no sample 'nope.yaml'"):
+    with pytest.raises(ConfigError, match=r"no sample 'nope\.yaml'"):
         samples.path("nope.yaml")
 
 
