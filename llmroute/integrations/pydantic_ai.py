@@ -10,8 +10,8 @@ attempt failed) is raised as itself. Needs ``pip install 'llmroute[pydantic-ai]'
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import require
@@ -56,16 +56,8 @@ class RouterModel(OpenAIChatModel):
         model_settings: ModelSettings | None,
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
-        seen = Outcome()
-        token = outcome.set(seen)
-        try:
+        with _routed() as seen:
             response = await super().request(messages, model_settings, model_request_parameters)
-        except Exception as exc:
-            if seen.error is not None:
-                raise seen.error from exc
-            raise
-        finally:
-            outcome.reset(token)
         response.provider_details = {**(response.provider_details or {}), "llmroute": _details(seen)}
         return response
 
@@ -77,17 +69,24 @@ class RouterModel(OpenAIChatModel):
         model_request_parameters: ModelRequestParameters,
         run_context: Any = None,
     ) -> AsyncIterator[StreamedResponse]:
-        seen = Outcome()
-        token = outcome.set(seen)
-        try:
+        with _routed():
             async with super().request_stream(messages, model_settings, model_request_parameters, run_context) as stream:
                 yield stream
-        except Exception as exc:
-            if seen.error is not None:
-                raise seen.error from exc
-            raise
-        finally:
-            outcome.reset(token)
+
+
+@contextmanager
+def _routed() -> Iterator[Outcome]:
+    """Collect what the transport saw for this request; raise its llmroute error as itself."""
+    seen = Outcome()
+    token = outcome.set(seen)
+    try:
+        yield seen
+    except Exception as exc:
+        if seen.error is not None:
+            raise seen.error from exc
+        raise
+    finally:
+        outcome.reset(token)
 
 
 def _details(seen: Outcome) -> dict[str, Any]:
