@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ._files import read_mapping
 from ._types import Model, Price
@@ -231,6 +235,7 @@ class RouterConfig(_Strict):
     models: list[ModelConfig] = Field(min_length=1)
     policies: list[PolicyConfig] = []
     router: RouterSettings = RouterSettings()
+    _folder: Path | None = PrivateAttr(default=None)  # the config file's folder: where module:attr types may live
 
     @model_validator(mode="after")
     def _unique_names(self) -> RouterConfig:
@@ -249,14 +254,15 @@ class RouterConfig(_Strict):
         """The Router; with ``skip_missing_keys`` models whose key is unset are left out."""
         from .router import Router
 
-        models = [
-            m.build(f"models[{i}]")
-            for i, m in enumerate(self.models)
-            if not (skip_missing_keys and m.key_missing())
-        ]
-        if not models:
-            raise ConfigError("no model left: every model's API key variable is unset", path="models")
-        policies = [p.build(f"policies[{i}]") for i, p in enumerate(self.policies)]
+        with _importing_from(self._folder):
+            models = [
+                m.build(f"models[{i}]")
+                for i, m in enumerate(self.models)
+                if not (skip_missing_keys and m.key_missing())
+            ]
+            if not models:
+                raise ConfigError("no model left: every model's API key variable is unset", path="models")
+            policies = [p.build(f"policies[{i}]") for i, p in enumerate(self.policies)]
         settings = self.router.model_dump() | router_kw
         try:
             return Router(models, policies, **settings)
@@ -290,10 +296,47 @@ def _resolve(name: str, builtins: Mapping[str, str], path: str) -> Any:
         raise ConfigError(f"unknown type {name!r}; use one of {sorted(builtins)} or 'package.module:attribute'", path=path)
     module_name, _, attr = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
-        return getattr(module, attr)
+        return getattr(import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import {target!r}: {exc}", path=path) from exc
+        where = ", ".join(str(f) for f in _search_folders())
+        raise ConfigError(f"cannot import {target!r}: {exc} (looked in {where} and sys.path)", path=path) from exc
+
+
+_CONFIG_FOLDER: ContextVar[Path | None] = ContextVar("llmroute_config_folder", default=None)
+
+
+@contextmanager
+def _importing_from(folder: Path | None) -> Iterator[None]:
+    token = _CONFIG_FOLDER.set(folder)
+    try:
+        yield
+    finally:
+        _CONFIG_FOLDER.reset(token)
+
+
+def _search_folders() -> list[Path]:
+    folder = _CONFIG_FOLDER.get()
+    return [f for f in dict.fromkeys([folder, Path.cwd()]) if f is not None]
+
+
+def import_module(name: str) -> Any:
+    """Import ``name`` for a config's ``module:attr`` type: from sys.path, else from the config
+    file's folder, else from the working directory (the ``llmroute`` command does not put either
+    on sys.path, so a policy module beside the config would not be found otherwise)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        top = name.partition(".")[0]
+        if exc.name != top:
+            raise  # the module was found; something it imports is missing
+        for folder in _search_folders():
+            if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
+                sys.path.insert(0, str(folder))
+                try:
+                    return importlib.import_module(name)
+                finally:
+                    sys.path.remove(str(folder))
+        raise
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -307,7 +350,10 @@ def load_config(source: str | PathLike[str] | Mapping[str, Any]) -> RouterConfig
     """Validate a config (YAML/JSON path or dict); ConfigError names the first bad field."""
     data = read_mapping(source)
     try:
-        return RouterConfig.model_validate(data)
+        config = RouterConfig.model_validate(data)
+        if not isinstance(source, Mapping):
+            config._folder = Path(source).resolve().parent
+        return config
     except ValidationError as exc:
         err = exc.errors()[0]
         where = _location(tuple(err["loc"]))

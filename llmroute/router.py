@@ -59,6 +59,7 @@ from .tokens import estimate_tokens
 _log = logging.getLogger("llmroute")
 
 if TYPE_CHECKING:
+    from .integrations.openai import AsyncChat, Chat
     from .policies.privacy.redaction import StreamRestorer
     from .state import StateStore
 
@@ -350,6 +351,22 @@ class Router:
                     yield chunk
                 return
             raise call.exhausted()
+
+    # -- the openai client's shape (llmroute.integrations.openai) ------------------------
+    @property
+    def chat(self) -> Chat:
+        """``router.chat.completions.create(model="auto" | name, messages=..., stream=...)``, as
+        ``openai.OpenAI()``; returns the openai package's objects plus decision, attempts, cost."""
+        from .integrations.openai import Chat
+
+        return Chat(self)
+
+    @property
+    def achat(self) -> AsyncChat:
+        """The async twin of :attr:`chat`: ``await router.achat.completions.create(...)``."""
+        from .integrations.openai import AsyncChat
+
+        return AsyncChat(self)
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:

@@ -11,7 +11,9 @@ from ..errors import LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", help="dataset file: .jsonl or .csv (see docs/evaluation.md), or a RouterBench CSV")
+    parser.add_argument("dataset", nargs="?", help="dataset file: .jsonl or .csv (see docs/evaluation.md), or a RouterBench CSV")
+    parser.add_argument("--sample", action="store_true", help="replay the packaged sample dataset under the packaged example config "
+                        "(llmroute.samples; --config overrides the config)")
     parser.add_argument("--config", help="router config (YAML/JSON); its models must be named as in the dataset")
     parser.add_argument("--format", choices=["auto", "routerbench"], default="auto", help="'routerbench' reads a RouterBench 0-shot CSV")
     parser.add_argument("--out", default="eval-report", help="folder for report.md and plots (default: eval-report)")
@@ -66,6 +68,15 @@ def _run(args: argparse.Namespace) -> int:
     from ..eval.replay import offline_router, replay
     from ..eval.report import Report, summary_table, write_report
 
+    if args.sample:
+        from .. import samples
+
+        if args.dataset is not None:
+            raise ConfigError("give a dataset or --sample, not both", path="dataset")
+        args.dataset = samples.path("eval.jsonl")
+        args.config = args.config or samples.path("router.yaml")
+    elif args.dataset is None:
+        raise ConfigError("a dataset file is required (or --sample for the packaged one)", path="dataset")
     if args.budget is not None and args.requests is None:
         raise ConfigError("--budget needs --requests (requests a month)", path="--requests")
     if (args.target_quality is not None or args.budget is not None or args.write_config) and not args.config:
