@@ -29,7 +29,14 @@ from typing import Any
 
 from .._types import Message, Model
 from ..errors import ConfigError
-from .calibrate import BudgetTarget, Calibration, QualityTarget, calibrate_dataset, policy_setting, write_config
+from .calibrate import (
+    BudgetTarget,
+    Calibration,
+    QualityTarget,
+    calibrate_dataset,
+    policy_setting,
+    write_config,
+)
 from .dataset import Dataset, DatasetError, load_dataset
 
 __all__ = ["Labelled", "Refit", "fit_scorer", "labelled", "refit"]
