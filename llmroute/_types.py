@@ -383,7 +383,11 @@ class Choice:
 
 @dataclass(frozen=True)
 class Response:
-    """An OpenAI-shaped chat completion, plus the Decision and every attempt behind it."""
+    """An OpenAI-shaped chat completion, plus the Decision and every attempt behind it.
+
+    ``id`` is the provider's completion id; ``request_id`` is llmroute's id of the call (the
+    audit record's id), which ``router.feedback`` takes to rate the answer later.
+    """
 
     id: str
     model: str
@@ -394,6 +398,7 @@ class Response:
     cost: float | None  # USD of the attempt that answered; None when its price is unknown
     created: int = field(default_factory=lambda: int(time.time()))
     object: str = "chat.completion"
+    request_id: str | None = None  # Request.id: names the call in audit records and router.feedback
 
     @property
     def content(self) -> str | None:
@@ -448,6 +453,7 @@ class StreamChunk:
     cost: float | None = None
     attempts: tuple[Attempt, ...] = ()
     object: str = "chat.completion.chunk"
+    request_id: str | None = None  # Request.id, on every chunk (see Response.request_id)
 
     @property
     def content(self) -> str:

@@ -229,6 +229,7 @@ class RouterSettings(_Strict):
     # llmroute.reliability.RetryPolicy / BreakerPolicy fields; ``breaker: false`` switches breakers off
     retry: dict[str, float | int | None] | None = None
     breaker: dict[str, float | int | None] | Literal[False] | None = None
+    feedback: str | None = None  # a .jsonl path: router.feedback ratings go there (llmroute.eval.feedback)
 
 
 class RouterConfig(_Strict):

@@ -59,6 +59,8 @@ from .tokens import estimate_tokens
 _log = logging.getLogger("llmroute")
 
 if TYPE_CHECKING:
+    from .eval.dataset import Example
+    from .eval.feedback import Feedback, FeedbackSink
     from .integrations.openai import AsyncChat, Chat
     from .policies.privacy.redaction import StreamRestorer
     from .state import StateStore
@@ -95,6 +97,7 @@ class Router:
         retry: RetryPolicy | Mapping[str, Any] | None = None,
         breaker: BreakerPolicy | Mapping[str, Any] | Literal[False] | None = None,
         state_store: StateStore | None = None,
+        feedback: Feedback | FeedbackSink | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         models = tuple(models)
         if not models:
@@ -140,6 +143,12 @@ class Router:
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
         )
+        # Learning from production (router.feedback): answered requests are kept only when asked for.
+        self._feedback: Feedback | None = None
+        if feedback is not None and feedback is not False:
+            from .eval.feedback import Feedback
+
+            self._feedback = Feedback.coerce(feedback)
         if check:
             for model in models:
                 model.adapter.check()
@@ -368,6 +377,14 @@ class Router:
 
         return AsyncChat(self)
 
+    # -- learning from production --------------------------------------------------------
+    def feedback(self, response: Response | StreamChunk | str, quality: float, **kw: Any) -> Example | None:
+        """Rate an answered request (quality in [0, 1]) by its Response, last StreamChunk or
+        ``request_id``; see :meth:`llmroute.eval.feedback.Feedback.record` (``metadata=``, ``sink=``)."""
+        if self._feedback is None:
+            raise ConfigError("feedback is off: build the Router with feedback=FeedbackLog(path) (or a .jsonl path, or True)", path="feedback")
+        return self._feedback.record(response, quality, **kw)
+
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
         """Close every adapter (frees local models' memory, HTTP pools)."""
@@ -458,6 +475,8 @@ class _Call:
         span.ended(attempt, output=output, finish_reason=finish_reason, response_id=response_id, response_model=response_model)
         if self._router._stateful:
             self._learn(attempt)
+        if self._router._feedback is not None:
+            self._router._feedback.remember(self.request, self.plan.decision, attempt)
         return attempt
 
     def answered(self, result: Completion) -> Response:
@@ -474,6 +493,7 @@ class _Call:
             decision=self.plan.decision,
             attempts=tuple(self.plan.attempts),
             cost=attempt.cost,
+            request_id=self.request.id,
         )
 
     def exhausted(self) -> LLMRouteError:
@@ -557,6 +577,7 @@ class _StreamState:
             model=self.model.name,
             choices=(ChunkChoice(Delta(content=text, role=role)),),
             decision=self.plan.decision,
+            request_id=self.call.request.id,
         )
 
     def fail(self, exc: LLMRouteError) -> None:
@@ -584,6 +605,7 @@ class _StreamState:
             usage=usage,
             cost=attempt.cost,
             attempts=tuple(self.plan.attempts),
+            request_id=self.call.request.id,
         )
 
 

@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=float, help="requests a month, for --budget")
     parser.add_argument("--param", help="policy keyword that holds the calibrated threshold (default: the complexity policy's "
                         "thresholds, else threshold)")
-    parser.add_argument("--write-config", help="write the config with the calibrated threshold to this file")
+    parser.add_argument("--write-config", help="write the config with the calibrated threshold (with --fit: the refitted scorer) to this file")
+    parser.add_argument("--fit", action="store_true", help="refit the config's complexity scorer on the dataset's recorded outcomes "
+                        "(e.g. router.feedback records) and recalibrate its thresholds; see docs/evaluation.md")
+    parser.add_argument("--scorer-out", help="with --fit: where the refitted scorer goes (default: beside --write-config)")
     parser.add_argument("--online", metavar="OUT.jsonl", help="first run the prompts through the config's real models, recording outcomes here (resumable), then evaluate those")
     parser.add_argument("--models", help="online mode: comma-separated models to ask (default: all)")
     parser.add_argument("--no-plots", action="store_true", help="write the report without PNG plots")
@@ -79,8 +82,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError("a dataset file is required (or --sample for the packaged one)", path="dataset")
     if args.budget is not None and args.requests is None:
         raise ConfigError("--budget needs --requests (requests a month)", path="--requests")
-    if (args.target_quality is not None or args.budget is not None or args.write_config) and not args.config:
-        raise ConfigError("calibration needs --config", path="--config")
+    if (args.target_quality is not None or args.budget is not None or args.write_config or args.fit) and not args.config:
+        raise ConfigError("--fit and calibration need --config", path="--config")
     dataset = load_routerbench(args.dataset) if args.format == "routerbench" else load_dataset(args.dataset)
     if args.limit is not None:
         dataset = dataset.head(args.limit)
@@ -95,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
         dataset = load_dataset(args.online)
         if args.limit is not None:
             dataset = dataset.head(args.limit)
+    if args.fit:
+        return _fit(args, dataset)
 
     router = offline_router(dataset, args.config)
     names = [m.name for m in router.models]
@@ -158,4 +163,33 @@ def _run(args: argparse.Namespace) -> int:
         print(f"calibration ({state}): threshold {calibration.threshold:.6g}, {calibration.share:.1%} to {strong}, "
               f"quality {calibration.quality:.4f}, ${calibration.cost_per_request:.6f} per request")
     print(f"report: {Path(path)}")
+    return 0
+
+
+def _fit(args: argparse.Namespace, dataset: Any) -> int:
+    from ..eval.calibrate import BudgetTarget, QualityTarget
+    from ..eval.refit import refit
+
+    target: QualityTarget | BudgetTarget | None = None
+    if args.target_quality is not None:
+        target = QualityTarget(args.target_quality)
+    elif args.budget is not None:
+        target = BudgetTarget(args.budget, args.requests)
+    done = refit(dataset, args.config, strong=args.strong, weak=args.weak, target=target, out=args.write_config, scorer_out=args.scorer_out)
+    data = done.data
+    print(f"refit on {len(data.labels)} rated requests of {dataset.name}: {data.weak_only} rated {done.weak} only, "
+          f"{data.both} rated both models, {data.skipped} left out (no outcome for {done.weak})")
+    lo, hi = done.policy.thresholds
+    print(f"thresholds {lo:.4f}/{hi:.4f}: {done.share:.1%} of the rated prompts go to {done.strong}"
+          + ("" if target is not None else " (the share the config sent there before)"))
+    cal = done.calibration
+    if cal is not None:
+        state = "met" if cal.met else "NOT met"
+        print(f"calibration ({state}) on {data.both} examples with both models: quality {cal.quality:.4f} "
+              f"(strong {cal.strong_quality:.4f}, weak {cal.weak_quality:.4f}), ${cal.cost_per_request:.6f} per request")
+    if done.config_path is not None:
+        print(f"wrote {done.config_path} (scorer {done.scorer_path}); compare both configs with "
+              f"`llmroute eval HELD_OUT --config ...` on data neither was fitted on")
+    else:
+        print("nothing written: add --write-config NEW.yaml")
     return 0

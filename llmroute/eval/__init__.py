@@ -1,7 +1,8 @@
 """Offline evaluation of routing: datasets of per-model outcomes, replay, curves, calibration.
 
-RouteLLM's metrics are imported here; the rest loads on first use. ``replay`` itself is
-``llmroute.eval.replay.replay``: a package attribute of that name would shadow the module.
+RouteLLM's metrics are imported here; the rest loads on first use. ``replay`` and ``refit``
+are ``llmroute.eval.replay.replay`` and ``llmroute.eval.refit.refit``: a package attribute of
+either name would shadow its module.
 See docs/evaluation.md.
 """
 
@@ -15,6 +16,7 @@ from .metrics import CurvePoint, apgr, cpt, quality_curve, quantile
 if TYPE_CHECKING:
     from .calibrate import BudgetTarget, QualityTarget, calibrate_dataset, write_config
     from .dataset import Dataset, load_dataset, load_routerbench, save_dataset
+    from .feedback import Feedback, FeedbackError, FeedbackLog
     from .online import run_online
     from .replay import offline_router
     from .report import write_report
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "BudgetTarget": ".calibrate",
     "Dataset": ".dataset",
+    "Feedback": ".feedback",
+    "FeedbackError": ".feedback",
+    "FeedbackLog": ".feedback",
     "QualityTarget": ".calibrate",
     "calibrate_dataset": ".calibrate",
     "load_dataset": ".dataset",
@@ -37,6 +42,9 @@ __all__ = [
     "BudgetTarget",
     "CurvePoint",
     "Dataset",
+    "Feedback",
+    "FeedbackError",
+    "FeedbackLog",
     "QualityTarget",
     "apgr",
     "calibrate_dataset",
