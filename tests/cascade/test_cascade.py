@@ -127,7 +127,7 @@ def test_valid_json_schema_and_pattern() -> None:
 
 
 def test_bad_checks_and_settings_fail_clearly() -> None:
-    with pytest.raises(ConfigError, match="cascade.threshold"):
+    with pytest.raises(ConfigError, match=r"cascade\.threshold"):
         Cascade(Agreement(), threshold=2)
     with pytest.raises(ConfigError, match="fallback=False"):
         Router(ladder(), fallback=False, cascade=Cascade(Agreement()))
