@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from helpers import run_mode
 from openai_server import Fault, OpenAIServer
 
 from llmroute import AllAttemptsFailedError, Constraint, Model, Request, Router, Verdict
@@ -99,21 +100,7 @@ def servers(adapter_kind: str) -> Iterator[Servers]:
 
 def call(router: Router, mode: str, **kw: Any) -> tuple[str, Any]:
     """Run one request in ``mode``; the text and the final Response or last chunk."""
-    if mode == "sync":
-        resp = router.completion(MSG, **kw)
-        return resp.content or "", resp
-    if mode == "async":
-        resp = asyncio.run(router.acompletion(MSG, **kw))
-        return resp.content or "", resp
-    if mode == "stream":
-        chunks = list(router.stream(MSG, **kw))
-        return "".join(c.content for c in chunks), chunks[-1]
-
-    async def collect() -> list[Any]:
-        return [c async for c in router.astream(MSG, **kw)]
-
-    chunks = asyncio.run(collect())
-    return "".join(c.content for c in chunks), chunks[-1]
+    return run_mode(router, mode, MSG, **kw)
 
 
 RETRYABLE = {

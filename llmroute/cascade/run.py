@@ -165,15 +165,20 @@ def _judge(call: _Call, walk: Walk, judge: Judge, request: Request, answer: Answ
     return judge.parse(result.content)
 
 
-def _buffered(call: _Call, walk: Walk, step: Step, completions: dict[int, Completion]) -> tuple[CascadeStep, Completion] | None:
-    """Ask one step that may still escalate, book and check it; None when it failed."""
+def _ask(call: _Call, step: Step) -> Completion | None:
+    """One attempt, booked as failed when it fails (None)."""
     if step.delay_s:
         time.sleep(step.delay_s)
-    request = call.begin(step)
     try:
-        result = step.model.adapter.complete(request)
+        return step.model.adapter.complete(call.begin(step))
     except LLMRouteError as exc:
         call.failed(exc)
+        return None
+
+
+def _buffered(call: _Call, walk: Walk, step: Step, completions: dict[int, Completion]) -> tuple[CascadeStep, Completion] | None:
+    """Ask one step that may still escalate, book and check it; None when it failed."""
+    if (result := _ask(call, step)) is None:
         return None
     answer, attempt = _book(call, walk, step, result)
     completions[attempt.index] = result
@@ -189,13 +194,7 @@ def complete(cascade: Cascade, call: _Call) -> Response:
             if done is not None and done[0].accepted:
                 return _respond(call, walk, *done, None)
             continue
-        if step.delay_s:
-            time.sleep(step.delay_s)
-        request = call.begin(step)
-        try:
-            result = step.model.adapter.complete(request)
-        except LLMRouteError as exc:
-            call.failed(exc)
+        if (result := _ask(call, step)) is None:
             continue
         answer, attempt = _book(call, walk, step, result)
         return _respond(call, walk, walk.booked(attempt, answer, None, final), result, final)
@@ -251,14 +250,18 @@ async def _ajudge(call: _Call, walk: Walk, judge: Judge, request: Request, answe
     return judge.parse(result.content)
 
 
-async def _abuffered(call: _Call, walk: Walk, step: Step, completions: dict[int, Completion]) -> tuple[CascadeStep, Completion] | None:
+async def _aask(call: _Call, step: Step) -> Completion | None:
     if step.delay_s:
         await _sleep(step.delay_s)
-    request = call.begin(step)
     try:
-        result = await _bounded(step.model.adapter.acomplete(request), step.timeout_s)
+        return await _bounded(step.model.adapter.acomplete(call.begin(step)), step.timeout_s)
     except LLMRouteError as exc:
         call.failed(exc)
+        return None
+
+
+async def _abuffered(call: _Call, walk: Walk, step: Step, completions: dict[int, Completion]) -> tuple[CascadeStep, Completion] | None:
+    if (result := await _aask(call, step)) is None:
         return None
     answer, attempt = _book(call, walk, step, result)
     completions[attempt.index] = result
@@ -274,13 +277,7 @@ async def acomplete(cascade: Cascade, call: _Call) -> Response:
             if done is not None and done[0].accepted:
                 return _respond(call, walk, *done, None)
             continue
-        if step.delay_s:
-            await _sleep(step.delay_s)
-        request = call.begin(step)
-        try:
-            result = await _bounded(step.model.adapter.acomplete(request), step.timeout_s)
-        except LLMRouteError as exc:
-            call.failed(exc)
+        if (result := await _aask(call, step)) is None:
             continue
         answer, attempt = _book(call, walk, step, result)
         return _respond(call, walk, walk.booked(attempt, answer, None, final), result, final)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def quality_at_cost(points: Sequence[tuple[float, float]], cost: float) -> float
     front = frontier(points)
     if not front or cost < front[0][0]:
         return None
-    for (c0, q0), (c1, q1) in zip(front, front[1:], strict=False):
+    for (c0, q0), (c1, q1) in pairwise(front):
         if c0 <= cost <= c1:
             return q0 + (q1 - q0) * ((cost - c0) / (c1 - c0) if c1 > c0 else 1.0)
     return front[-1][1]
@@ -201,8 +202,8 @@ def write_cascade_report(
     path = Path(path)
     w, s = always[weak], always[strong]
     curves: dict[str, list[tuple[float, float]]] = {c.name: [(p.cost, p.quality) for p in c.points] for c in cascades}
-    for name, pts in prompt_only:
-        curves[name] = [(p.cost or 0.0, p.quality) for p in pts]
+    for name, curve in prompt_only:
+        curves[name] = [(p.cost or 0.0, p.quality) for p in curve]
     first = prompt_only[0][1]
     half = min(first, key=lambda p: abs(p.share - 0.5))
     target = half.cost or 0.0

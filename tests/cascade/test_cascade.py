@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from helpers import SECRET, SECRET_MSG, privacy_fires
+from helpers import SECRET, SECRET_MSG, privacy_fires, run_mode
 from openai_server import OpenAIServer
 
 from llmroute import AllAttemptsFailedError, ConfigError, Model, Price, Request, Router
@@ -36,22 +35,7 @@ def model(name: str, text: str, price: float, hosting: str = "api", seen: list[R
 
 
 def run(router: Router, mode: str, messages: Sequence[Any] = MSG, **kw: Any) -> tuple[str, Any]:
-    """The text and the Response (or the last chunk, which carries the cascade)."""
-    if mode == "sync":
-        resp = router.completion(messages, **kw)
-        return resp.content or "", resp
-    if mode == "async":
-        resp = asyncio.run(router.acompletion(messages, **kw))
-        return resp.content or "", resp
-    if mode == "stream":
-        chunks = list(router.stream(messages, **kw))
-        return "".join(c.content for c in chunks), chunks[-1]
-
-    async def collect() -> list[Any]:
-        return [c async for c in router.astream(messages, **kw)]
-
-    chunks = asyncio.run(collect())
-    return "".join(c.content for c in chunks), chunks[-1]
+    return run_mode(router, mode, messages, **kw)
 
 
 def ladder(mid: str = "Jupiter.", big: str = "Jupiter (premium)") -> list[Model]:

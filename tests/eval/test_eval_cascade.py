@@ -9,7 +9,14 @@ import pytest
 from llmroute import ConfigError, Model
 from llmroute.adapters import Function
 from llmroute.cascade import Agreement, Cascade, Judge, Valid
-from llmroute.eval.cascade import cascade_curve, cost_area, frontier, quality_at_cost, replay_cascade, write_cascade_report
+from llmroute.eval.cascade import (
+    cascade_curve,
+    cost_area,
+    frontier,
+    quality_at_cost,
+    replay_cascade,
+    write_cascade_report,
+)
 from llmroute.eval.dataset import Dataset, Example, Outcome, load_routerbench
 
 
