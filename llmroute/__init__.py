@@ -36,6 +36,7 @@ from .reliability import BreakerPolicy, RetryPolicy
 from .router import Router
 
 if TYPE_CHECKING:
+    from .cascade import Cascade
     from .observability.audit import AuditRecord, JsonlAuditLog
     from .pricing import cost_of, price_of
     from .state import InMemoryStore, StateStore
@@ -49,6 +50,7 @@ __getattr__ = lazy_attributes(
     __name__,
     {
         "AuditRecord": ".observability.audit",
+        "Cascade": ".cascade",
         "InMemoryStore": ".state",
         "JsonlAuditLog": ".observability.audit",
         "StateStore": ".state",
@@ -63,6 +65,7 @@ __all__ = [
     "Attempt",
     "AuditRecord",
     "BreakerPolicy",
+    "Cascade",
     "Completion",
     "ConfigError",
     "Constraint",

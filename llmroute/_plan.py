@@ -326,10 +326,21 @@ class AttemptPlan:
     def _claim(self, model: Model) -> str | None:
         return None if self._breakers is None else self._breakers.acquire(model.name)
 
+    def ahead(self) -> list[tuple[Model, str | None]]:
+        """The candidates not tried yet, each with why it may not serve now (None: it may).
+        Claims nothing: a cascade reads it to know whether a step can still escalate."""
+        return [(model, self.why_not(model)) for model in self._queue[self._index:]]
+
+    def why_not(self, model: Model) -> str | None:
+        """Why ``model`` may not be called now (a constraint, an open circuit), or None."""
+        return self._violation(model) or (self._breakers.blocked(model.name) if self._breakers else None)
+
     def _violation(self, model: Model) -> str | None:
         constraints = self.decision.constraints
         priced = any(c.max_cost is not None for c in constraints)
         cost = estimated_cost(self.request, model, self.settings) if priced else None
+        if cost is not None and self.attempts:  # a cost cap holds for the whole call: every step counts
+            cost += sum(a.cost or 0.0 for a in self.attempts)
         for c in constraints:
             why = c.violation(model, cost)
             if why:

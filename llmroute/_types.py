@@ -15,6 +15,7 @@ from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .adapters.base import Adapter
+    from .cascade import CascadeResult
     from .errors import LLMRouteError
 
 Hosting = Literal["local", "self_hosted", "api"]
@@ -329,6 +330,9 @@ class Completion:
     response_id: str | None = None
     response_model: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] | None = None
+    # Each generated token's log-probability, when the request asked (``logprobs=True``) and
+    # the backend returned them; a cascade's confidence check reads them.
+    logprobs: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,10 +399,11 @@ class Response:
     usage: Usage
     decision: Decision
     attempts: tuple[Attempt, ...]
-    cost: float | None  # USD of the attempt that answered; None when its price is unknown
+    cost: float | None  # USD of the attempt that answered (a cascade: of every step); None when unknown
     created: int = field(default_factory=lambda: int(time.time()))
     object: str = "chat.completion"
     request_id: str | None = None  # Request.id: names the call in audit records and router.feedback
+    cascade: CascadeResult | None = None  # every step of a cascade, its checks and why it stopped
 
     @property
     def content(self) -> str | None:
@@ -454,6 +459,7 @@ class StreamChunk:
     attempts: tuple[Attempt, ...] = ()
     object: str = "chat.completion.chunk"
     request_id: str | None = None  # Request.id, on every chunk (see Response.request_id)
+    cascade: CascadeResult | None = None  # on the last chunk of a cascade
 
     @property
     def content(self) -> str:

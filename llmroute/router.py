@@ -59,6 +59,7 @@ from .tokens import estimate_tokens
 _log = logging.getLogger("llmroute")
 
 if TYPE_CHECKING:
+    from .cascade import Cascade
     from .eval.dataset import Example
     from .eval.feedback import Feedback, FeedbackSink
     from .integrations.openai import AsyncChat, Chat
@@ -98,6 +99,7 @@ class Router:
         breaker: BreakerPolicy | Mapping[str, Any] | Literal[False] | None = None,
         state_store: StateStore | None = None,
         feedback: Feedback | FeedbackSink | str | os.PathLike[str] | bool | None = None,
+        cascade: Cascade | None = None,
     ) -> None:
         models = tuple(models)
         if not models:
@@ -118,6 +120,14 @@ class Router:
             raise ConfigError(f"must be >= 1, got {max_attempts!r}", path="max_attempts")
         if default_output_tokens < 1:
             raise ConfigError(f"must be >= 1, got {default_output_tokens!r}", path="default_output_tokens")
+        if cascade is not None:
+            from .cascade import Cascade
+
+            if not isinstance(cascade, Cascade):
+                raise ConfigError(f"must be a llmroute.Cascade, got {type(cascade).__name__}", path="cascade")
+            if not fallback:
+                raise ConfigError("a cascade escalates down the candidates; fallback=False would stop it", path="cascade")
+        self._cascade = cascade
         self._models = models
         self._by_name = by_name
         self._policies = tuple(named)
@@ -193,8 +203,9 @@ class Router:
         )
 
     def decide(self, request: Request) -> Decision:
-        """The Decision for an already built Request."""
-        return decide(request, self._models, self._by_name, self._policies, self._settings)
+        """The Decision for an already built Request (a cascade's: its candidates in the cascade's order)."""
+        decision = decide(request, self._models, self._by_name, self._policies, self._settings)
+        return decision if self._cascade is None else self._cascade.order(request, decision, self._by_name, self._settings)
 
     def route(self, messages: Any, **kw: Any) -> Decision:
         """Decide which model would serve this request, and why. Calls nothing, holds nothing."""
@@ -264,7 +275,7 @@ class Router:
         """Route and call; returns an OpenAI-shaped Response with ``.decision`` and ``.attempts``."""
         call = self._start(messages, kw)
         with call:
-            return self._complete(call)
+            return self._complete(call) if self._cascade is None else self._cascade.complete(call)
 
     def _complete(self, call: _Call) -> Response:
         while (step := call.next()) is not None:
@@ -283,7 +294,7 @@ class Router:
         """The async twin of :meth:`completion`."""
         call = self._start(messages, kw)
         with call:
-            return await self._acomplete(call)
+            return await (self._acomplete(call) if self._cascade is None else self._cascade.acomplete(call))
 
     async def _acomplete(self, call: _Call) -> Response:
         while (step := call.next()) is not None:
@@ -305,12 +316,14 @@ class Router:
         it raises StreamInterruptedError carrying the partial text.
         """
         call = self._start(messages, kw, stream=True)
-        return _settle_when_dropped(self._stream(call), call)
+        stream = self._stream(call) if self._cascade is None else self._cascade.stream(self, call)
+        return _settle_when_dropped(stream, call)
 
-    def _stream(self, call: _Call) -> Iterator[StreamChunk]:
+    def _stream(self, call: _Call, first: Step | None = None) -> Iterator[StreamChunk]:
         with call:  # ends the call when the stream ends, fails or is closed
             chunk_id = _new_id()
-            while (step := call.next()) is not None:
+            while (step := first or call.next()) is not None:
+                first = None  # a cascade's last step, already taken from the plan
                 if step.delay_s:
                     time.sleep(step.delay_s)
                 acc = _StreamState(call, step, chunk_id)
@@ -334,12 +347,14 @@ class Router:
     def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
         """The async twin of :meth:`stream`."""
         call = self._start(messages, kw, stream=True)
-        return _settle_when_dropped(self._astream(call), call)
+        stream = self._astream(call) if self._cascade is None else self._cascade.astream(self, call)
+        return _settle_when_dropped(stream, call)
 
-    async def _astream(self, call: _Call) -> AsyncIterator[StreamChunk]:
+    async def _astream(self, call: _Call, first: Step | None = None) -> AsyncIterator[StreamChunk]:
         with call:
             chunk_id = _new_id()
-            while (step := call.next()) is not None:
+            while (step := first or call.next()) is not None:
+                first = None
                 if step.delay_s:
                     await _sleep(step.delay_s)
                 acc = _StreamState(call, step, chunk_id)
@@ -438,6 +453,8 @@ class _Call:
         self._started = 0.0
         self._output: str | None = None
         self._ended = False
+        # a cascade's changes to each step's request (log-probabilities, the rejected answer)
+        self.shape: Callable[[Step, Request], Request] | None = None
 
     # -- one attempt -----------------------------------------------------------------------
     def next(self) -> Step | None:
@@ -446,7 +463,8 @@ class _Call:
     def begin(self, step: Step) -> Request:
         """Start ``step``'s attempt; returns the request to send (redacted where required)."""
         self._step, self._span, self._started = step, self.trace.attempt(step), time.perf_counter()
-        return self.plan.request_for(step)
+        request = self.plan.request_for(step)
+        return request if self.shape is None else self.shape(step, request)
 
     def saw(self, event: StreamEvent) -> None:
         assert self._span is not None
@@ -498,6 +516,10 @@ class _Call:
 
     def exhausted(self) -> LLMRouteError:
         return self.plan.exhausted()
+
+    def serve(self, output: str | None) -> None:
+        """The answer the call returns, when it is not the last one booked (a cascade's)."""
+        self._output = output
 
     def _current(self) -> tuple[Step, AttemptSpan]:
         assert self._step is not None and self._span is not None

@@ -6,9 +6,11 @@ Fixtures live in conftest.py files; plain functions and constants live here, imp
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
-from llmroute import Constraint, Model, Request, Verdict
+from llmroute import Constraint, Model, Request, Router, Verdict
 from llmroute.adapters import Function
 
 # Personal data a test must never see in a record, a span or a request body.
@@ -39,3 +41,23 @@ def privacy_fires(request: Request, candidates: Sequence[Model]) -> Verdict:
             Constraint(name="privacy", reason="personal data", hosting=frozenset({"local"}), data={"detectors": ["email"]}),
         ),
     )
+
+
+def run_mode(router: Router, mode: str, messages: Sequence[Any], **kw: Any) -> tuple[str, Any]:
+    """One request in ``mode`` (sync, async, stream, astream): the text, and the Response or the
+    last chunk (which carries attempts, cost and a cascade's steps)."""
+    if mode == "sync":
+        resp = router.completion(messages, **kw)
+        return resp.content or "", resp
+    if mode == "async":
+        resp = asyncio.run(router.acompletion(messages, **kw))
+        return resp.content or "", resp
+    if mode == "stream":
+        chunks = list(router.stream(messages, **kw))
+        return "".join(c.content for c in chunks), chunks[-1]
+
+    async def collect() -> list[Any]:
+        return [c async for c in router.astream(messages, **kw)]
+
+    chunks = asyncio.run(collect())
+    return "".join(c.content for c in chunks), chunks[-1]

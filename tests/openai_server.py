@@ -78,6 +78,8 @@ class OpenAIServer:
     seed: int | None = None
     # the whole assistant message of a plain reply (tool calls...), instead of ``reply``'s text
     message: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # log-probability of every word of a plain reply, sent when the request asks ``logprobs``
+    logprob: float | None = None
     # a server that does not know stream_options: no usage chunk even when asked for one
     ignore_stream_options: bool = False
 
@@ -237,7 +239,9 @@ class OpenAIServer:
                 "index": 0,
                 "message": self.message(body) if self.message else {"role": "assistant", "content": text},
                 "finish_reason": "tool_calls" if self.message else "stop",
-            }],
+            } | ({"logprobs": {"content": [
+                {"token": w, "logprob": self.logprob, "bytes": None, "top_logprobs": []} for w in text.split()
+            ]}} if body.get("logprobs") and self.logprob is not None else {})],
             "usage": {"prompt_tokens": prompt, "completion_tokens": len(text.split()), "total_tokens": prompt + len(text.split())},
         }
 

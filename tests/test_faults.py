@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from helpers import run_mode
 from openai_server import Fault, OpenAIServer
 
 from llmroute import AllAttemptsFailedError, Constraint, Model, Request, Router, Verdict
 from llmroute.adapters import LiteLLM, OpenAI
 from llmroute.adapters.litellm import import_litellm
+from llmroute.cascade import Agreement, Cascade
 from llmroute.errors import (
     CircuitOpenError,
     ContentFilterError,
@@ -98,21 +100,7 @@ def servers(adapter_kind: str) -> Iterator[Servers]:
 
 def call(router: Router, mode: str, **kw: Any) -> tuple[str, Any]:
     """Run one request in ``mode``; the text and the final Response or last chunk."""
-    if mode == "sync":
-        resp = router.completion(MSG, **kw)
-        return resp.content or "", resp
-    if mode == "async":
-        resp = asyncio.run(router.acompletion(MSG, **kw))
-        return resp.content or "", resp
-    if mode == "stream":
-        chunks = list(router.stream(MSG, **kw))
-        return "".join(c.content for c in chunks), chunks[-1]
-
-    async def collect() -> list[Any]:
-        return [c async for c in router.astream(MSG, **kw)]
-
-    chunks = asyncio.run(collect())
-    return "".join(c.content for c in chunks), chunks[-1]
+    return run_mode(router, mode, MSG, **kw)
 
 
 RETRYABLE = {
@@ -242,6 +230,48 @@ def test_cut_after_first_chunk(servers: Servers, mode: str, fallback: bool, capl
         with pytest.raises(AllAttemptsFailedError) as group:
             call(router, mode, tenant="acme")
         assert [type(e) for e in group.value.exceptions] == [ProviderUnavailableError] * 2
+    assert servers.forbidden.requests == 0
+
+
+# -- cascades: each step is an attempt of the same plan, so the same rules hold at every step --
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", sorted(RETRYABLE))
+def test_cascade_cheap_step_fault_retries_then_escalates(servers: Servers, kind: str, mode: str, caplog: pytest.LogCaptureFixture) -> None:
+    servers.flaky.always = fault(kind)
+    router = servers.router(fallback=True, cascade=Cascade(Agreement()))
+    text, last = call(router, mode, tenant="acme")
+    assert text == "from backup model"
+    assert [a.model for a in last.attempts] == ["primary", "primary", "backup"]
+    assert [s.model for s in last.cascade.steps] == ["backup"] and last.cascade.stopped == "last model of the cascade"
+    assert (servers.flaky.requests, servers.healthy.requests, servers.forbidden.requests) == (2, 1, 0)
+    assert_no_secret(last, log=caplog.text)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["429", "503", "reset"])
+def test_cascade_fault_absorbed_by_a_retry_then_the_answer_is_checked(servers: Servers, kind: str, mode: str) -> None:
+    servers.flaky.script(fault(kind))
+    text, last = call(servers.router(fallback=True, cascade=Cascade(Agreement())), mode, tenant="acme")
+    assert text == "from backup model"  # primary's answer had nothing to agree with: escalated
+    assert [(a.model, a.ok) for a in last.attempts] == [("primary", False), ("primary", True), ("backup", True)]
+    assert [(s.model, s.accepted) for s in last.cascade.steps] == [("primary", False), ("backup", False)]
+    assert (servers.flaky.requests, servers.healthy.requests, servers.forbidden.requests) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cascade_last_step_cut_after_first_chunk(servers: Servers, mode: str, caplog: pytest.LogCaptureFixture) -> None:
+    servers.flaky.always = Fault("cut_after")
+    router = servers.router(fallback=True, cascade=Cascade(Agreement(), order=["backup", "primary"]))
+    if mode in ("stream", "astream"):
+        with pytest.raises(StreamInterruptedError) as info:
+            call(router, mode, tenant="acme")
+        assert info.value.partial == "from" and info.value.model == "primary"  # the live last step
+        assert (servers.flaky.requests, servers.healthy.requests) == (1, 1)
+        assert_no_secret(info.value, log=caplog.text)
+    else:  # the escalation failed: the call fails, the rejected cheap answer is not passed off as served
+        with pytest.raises(AllAttemptsFailedError) as group:
+            call(router, mode, tenant="acme")
+        assert [a.model for a in group.value.attempts] == ["backup", "primary", "primary"]
     assert servers.forbidden.requests == 0
 
 

@@ -157,7 +157,17 @@ def _completion(raw: Any) -> Completion:
         response_id=getattr(raw, "id", None),
         response_model=getattr(raw, "model", None),
         tool_calls=tuple(_plain(t) for t in tool_calls) if tool_calls else None,
+        logprobs=_logprobs(getattr(choice, "logprobs", None)),
     )
+
+
+def _logprobs(raw: Any) -> tuple[float, ...] | None:
+    """Token log-probabilities of an OpenAI-shaped choice (``logprobs.content[i].logprob``)."""
+    content = getattr(raw, "content", None) if raw is not None and not isinstance(raw, Mapping) else (raw or {}).get("content")
+    if not content:
+        return None
+    values = [item.get("logprob") if isinstance(item, Mapping) else getattr(item, "logprob", None) for item in content]
+    return tuple(float(v) for v in values if isinstance(v, (int, float)))
 
 
 def _event(chunk: Any) -> StreamEvent:

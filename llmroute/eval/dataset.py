@@ -355,7 +355,7 @@ def from_routerbench(rows: Sequence[Any], models: Sequence[str] | None = None, *
             continue
         seen.add(ex_id)
         outcomes = {
-            m: Outcome(quality=float(q), cost=row.costs.get(m))
+            m: Outcome(quality=float(q), cost=row.costs.get(m), response=getattr(row, "responses", {}).get(m))
             for m, q in row.scores.items()
             if q is not None and (models is None or m in models)
         }

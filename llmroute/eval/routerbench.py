@@ -43,6 +43,7 @@ class Row:
     parts: tuple[str, ...]
     scores: dict[str, float | None] = field(default_factory=dict)
     costs: dict[str, float | None] = field(default_factory=dict)
+    responses: dict[str, str | None] = field(default_factory=dict)  # each model's answer (a cascade's checks read them)
 
 
 def _float(value: str | None) -> float | None:
@@ -59,6 +60,13 @@ def _parts(raw: str) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
         return tuple(value)
     return (str(value),)
+
+
+def _response(raw: str | None) -> str | None:
+    """A recorded answer: the CSV stores a stringified list of strings (one per turn)."""
+    if raw is None or raw.strip() == "":
+        return None
+    return "\n".join(_parts(raw)).strip()
 
 
 def load(folder: str | os.PathLike[str], task: str, split: str) -> list[Row]:
@@ -81,6 +89,7 @@ def load(folder: str | os.PathLike[str], task: str, split: str) -> list[Row]:
                     parts=parts,
                     scores={m: _float(rec.get(m)) for m in MODELS},
                     costs={m: _float(rec.get(f"{m}|total_cost")) for m in MODELS},
+                    responses={m: _response(rec.get(f"{m}|model_response")) for m in MODELS},
                 )
             )
     return rows

@@ -27,6 +27,7 @@ from .facts import CallSummary, cancelled, content_allowed, decision_reason, err
 
 if TYPE_CHECKING:
     from .._plan import Step
+    from ..cascade import CascadeResult, CascadeStep
     from .audit import AuditRecord
 
 __all__ = ["AttemptSpan", "CallTrace", "Telemetry"]
@@ -255,6 +256,34 @@ class CallTrace:
         """Start the span for one attempt; it is the current span until it ends (not for streams)."""
         return AttemptSpan(self, step)
 
+    # -- a cascade's steps: one event each on the call's span, in one place ---------------
+    def cascade_step(self, step: CascadeStep) -> None:
+        """A cascade step's check result and cost (its call has its own attempt span)."""
+        if not self.recording:
+            return
+        a: dict[str, Any] = {"llmroute.cascade.model": step.model, "llmroute.cascade.attempt": step.attempt}
+        a["llmroute.cascade.accepted"] = step.accepted
+        if step.score is not None:
+            a["llmroute.cascade.score"] = step.score
+        if step.cost is not None:
+            a["llmroute.cascade.cost"] = step.cost
+        a["llmroute.cascade.checks"] = [f"{n}: {'none' if v is None else f'{v:.4g}'}" for n, v in step.checks.items()]
+        if step.note:
+            a["llmroute.cascade.note"] = step.note
+        self.span.add_event("llmroute.cascade.step", a)
+
+    def cascade_end(self, result: CascadeResult) -> None:
+        """How the cascade ended: which step served, whether a check accepted it, why it stopped."""
+        if not self.recording:
+            return
+        a: dict[str, Any] = {"llmroute.cascade.steps": len(result.steps), "llmroute.cascade.accepted": result.accepted}
+        a["llmroute.cascade.served"] = result.served
+        if result.cost is not None:
+            a["llmroute.cascade.cost"] = result.cost
+        if result.stopped:
+            a["llmroute.cascade.stopped"] = result.stopped
+        self.span.set_attributes(a)
+
     # -- the end -------------------------------------------------------------------------
     def end(self, summary: CallSummary) -> None:
         """End the call once: the decision span's outcome, then the audit record."""
@@ -454,6 +483,12 @@ class _QuietCall(CallTrace):
 
     def attempt(self, step: Step) -> AttemptSpan:
         return _QUIET_ATTEMPT
+
+    def cascade_step(self, step: CascadeStep) -> None:
+        return None
+
+    def cascade_end(self, result: CascadeResult) -> None:
+        return None
 
     def end(self, summary: CallSummary) -> None:
         return None

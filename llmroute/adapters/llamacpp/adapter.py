@@ -111,7 +111,10 @@ class LlamaCpp:
     more wait, and past that a call raises OverloadedError. ``load="eager"`` loads every
     instance when the Router is built; ``"lazy"`` loads each on first use. ``defaults`` are
     call parameters (``temperature``, ``max_tokens``, ``repeat_penalty``...) a request's own
-    parameters override. ``close()`` frees the models' memory.
+    parameters override. ``close()`` frees the models' memory. ``logprobs=True`` lets a
+    request ask for its answer's token log-probabilities (``logprobs=True``, as OpenAI's API;
+    a cascade's confidence check reads them); it keeps logits for every position, which costs
+    ``n_ctx x vocabulary`` floats of memory per instance (about 100 MB for SmolLM2 at n_ctx 512).
     """
 
     provider = "llama.cpp"
@@ -131,6 +134,7 @@ class LlamaCpp:
         defaults: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         seed: int | None = None,
+        logprobs: bool = False,
         **llama_kwargs: Any,
     ) -> None:
         for name, value, low in (("pool_size", pool_size, 1), ("max_queue", max_queue, 0), ("n_ctx", n_ctx, 0)):
@@ -157,6 +161,7 @@ class LlamaCpp:
         self.defaults: dict[str, Any] = {**SAMPLING_DEFAULTS, **(defaults or {})}
         self.timeout = timeout
         self.seed = seed
+        self.logprobs = bool(logprobs)
         self.llama_kwargs = llama_kwargs
         self._pool = Pool(pool_size, max_queue)
         self._checked = False
@@ -253,6 +258,8 @@ class LlamaCpp:
         kwargs.setdefault("n_threads_batch", kwargs["n_threads"])
         if self.seed is not None:
             kwargs["seed"] = self.seed
+        if self.logprobs:
+            kwargs["logits_all"] = True  # llama.cpp computes log-probabilities from every position's logits
         try:
             with _LOAD_LOCK:
                 llama = llama_cpp.Llama(str(self.model_path), **kwargs)
@@ -307,9 +314,12 @@ class LlamaCpp:
         params = dict(request.params)
         if params.get("tools") or params.get("functions"):
             raise ProviderError("the llama.cpp adapter does not support tools", retryable=False)
-        if params.get("logprobs") or params.get("top_logprobs"):
-            raise ProviderError("the llama.cpp adapter does not return logprobs", retryable=False)
         merged: dict[str, Any] = dict(self.defaults)
+        if params.get("logprobs") or params.get("top_logprobs"):
+            if not self.logprobs:
+                raise ProviderError("this llama.cpp adapter does not return logprobs: build it with logprobs=True", retryable=False)
+            if not stream:  # token log-probabilities of a whole answer (a cascade's confidence check)
+                merged["logprobs"] = int(params.get("top_logprobs") or 0)
         extra = dict(params.pop("extra_body", None) or {})
         stray = set(extra) - EXTRA_BODY_KEYS
         if stray:
@@ -439,6 +449,7 @@ class LlamaCpp:
             finish_reason=choice.get("finish_reason") or "stop",
             response_id=raw.get("id"),
             response_model=raw.get("model"),
+            logprobs=_token_logprobs(choice.get("logprobs")),
         )
 
     def _iter_stream(self, slot: Slot, call: _Call) -> Generator[StreamEvent, None, None]:
@@ -569,6 +580,12 @@ def _quiet(fn: Callable[[], None]) -> Callable[[], None]:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _token_logprobs(raw: Any) -> tuple[float, ...] | None:
+    """The generated tokens' log-probabilities from llama-cpp-python's completion ``logprobs``."""
+    values = (raw or {}).get("token_logprobs") if isinstance(raw, Mapping) else None
+    return tuple(float(v) for v in values if v is not None) if values else None
 
 
 def _translate(exc: Exception) -> ProviderError:
