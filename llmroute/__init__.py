@@ -31,6 +31,7 @@ from .errors import (
     NoEligibleModelError,
     PolicyError,
     ProviderError,
+    StateUnavailableError,
 )
 from .reliability import BreakerPolicy, RetryPolicy
 from .router import Router
@@ -38,7 +39,7 @@ from .router import Router
 if TYPE_CHECKING:
     from .observability.audit import AuditRecord, JsonlAuditLog
     from .pricing import cost_of, price_of
-    from .state import InMemoryStore, StateStore
+    from .state import InMemoryStore, RedisStore, StateStore
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __getattr__ = lazy_attributes(
         "AuditRecord": ".observability.audit",
         "InMemoryStore": ".state",
         "JsonlAuditLog": ".observability.audit",
+        "RedisStore": ".state",
         "StateStore": ".state",
         "cost_of": ".pricing",
         "price_of": ".pricing",
@@ -76,6 +78,8 @@ __all__ = [
     "PolicyError",
     "Price",
     "ProviderError",
+    "RedisStore",
+    "StateUnavailableError",
     "Request",
     "Response",
     "RetryPolicy",

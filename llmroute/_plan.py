@@ -215,7 +215,7 @@ class AttemptPlan:
     def _without_open(self, decision: Decision, by_name: Mapping[str, Model]) -> Decision:
         """The Decision with open-circuit models moved to ``dropped``, the reason a person reads."""
         assert self._breakers is not None
-        blocked = {n: why for n in decision.candidates if (why := self._breakers.blocked(n))}
+        blocked = self._breakers.blocked_many(decision.candidates)
         if not blocked:
             return decision
         if len(blocked) == len(decision.candidates):

@@ -18,6 +18,7 @@
     │   ├── ContentFilterError              the provider refused the content
     │   ├── AuthenticationError             bad or missing credentials
     │   └── BadRequestError                 the provider rejected the request itself
+    ├── StateUnavailableError               the shared state store (Redis) cannot be reached; a budget could not be checked
     ├── StreamInterruptedError              a stream failed after content was delivered
     └── AllAttemptsFailedError (ExceptionGroup)  every attempt failed; one sub-exception each
 
@@ -54,6 +55,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "StateUnavailableError",
     "StreamInterruptedError",
 ]
 
@@ -167,6 +169,20 @@ class AuthenticationError(ProviderError):
 
 class BadRequestError(ProviderError):
     pass
+
+
+class StateUnavailableError(LLMRouteError):
+    """The state store (e.g. Redis) did not answer in time or refused the connection.
+
+    Budgets fail closed on it by default: a request that cannot be checked against its budget
+    is refused before anything is sent (``Cost(on_unavailable="allow")`` lets it through).
+    Breakers and latency samples fall back to local memory instead. ``setting`` names the
+    store setting involved (e.g. ``state.url``); the message never carries a password.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class StreamInterruptedError(LLMRouteError):
