@@ -191,11 +191,13 @@ class AttemptPlan:
         *,
         breakers: CircuitBreakers | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hold: Callable[[Model], str | None] | None = None,
     ) -> None:
         self.request = request
         self.settings = settings
         self.retry = settings.retry
         self._breakers = breakers
+        self._hold = hold  # stateful policies' per-attempt holds (budgets growing for a fallback)
         self._clock = clock
         self._deadline = None if self.retry.deadline_s is None else clock() + self.retry.deadline_s
         self._queue = [by_name[n] for n in decision.candidates]
@@ -250,7 +252,7 @@ class AttemptPlan:
         if model is not None and delay is not None:
             if remaining is not None and delay >= remaining:
                 self._deadline_hit = True  # no time left to wait for this model; try the next
-            elif (why := self._violation(model) or self._claim(model)) is None:
+            elif (why := self._violation(model) or self._held(model) or self._claim(model)) is None:
                 self._tries += 1
                 timeout = None if remaining is None else remaining - delay
                 return self._step(model, delay, timeout, retry=True)
@@ -261,7 +263,7 @@ class AttemptPlan:
         while self._index < len(self._queue):
             model = self._queue[self._index]
             self._index += 1
-            why = self._violation(model) or self._claim(model)
+            why = self._violation(model) or self._held(model) or self._claim(model)
             if why is None:
                 self._current, self._tries = model, 1
                 return self._step(model, 0.0, remaining, retry=False)
@@ -319,6 +321,9 @@ class AttemptPlan:
                 found = tuple(chain)
             self._redactions[needed] = found
         return found
+
+    def _held(self, model: Model) -> str | None:
+        return None if self._hold is None else self._hold(model)
 
     def _claim(self, model: Model) -> str | None:
         return None if self._breakers is None else self._breakers.acquire(model.name)

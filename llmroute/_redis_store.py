@@ -394,7 +394,7 @@ class RedisStore:
     # -- plain numbers and lists -------------------------------------------------------------
     def get(self, key: str, default: float = 0.0) -> float:
         value = self._run(lambda: self._client.get(self._key(key)))
-        return default if value is None else float(value)  # type: ignore[arg-type]
+        return default if value is None else float(value)
 
     def set(self, key: str, value: float, *, ttl_s: float | None = None) -> None:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
@@ -409,14 +409,14 @@ class RedisStore:
 
     def values(self, key: str) -> Sequence[float]:
         items = self._run(lambda: self._client.lrange(self._key(key), 0, -1))
-        return tuple(float(v) for v in items)  # type: ignore[union-attr]
+        return tuple(float(v) for v in items)
 
     # -- ledgers -----------------------------------------------------------------------------
     def hold(
         self, keys: Sequence[str], limits: Sequence[float], holder: str, amount: float, *, ttl_s: float, keep_s: Sequence[float]
     ) -> int:
         args: list[Any] = [holder, repr(float(amount)), repr(float(ttl_s))]
-        for limit, keep in zip(limits, keep_s):
+        for limit, keep in zip(limits, keep_s, strict=True):
             args += [repr(float(limit)), max(1, int(keep * 1000))]
         return int(self._run(lambda: self._hold(keys=self._pairs(keys), args=args)))
 
@@ -446,7 +446,7 @@ class RedisStore:
     def breaker_record(self, key: str, outcome: Outcome, now: float, settings: BreakerSettings) -> float:
         threshold, rate, min_calls, window_s, cooldown_s, buckets = settings
         keep_ms = int((max(window_s * 2, cooldown_s * 2) + 60) * 1000)
-        args = [outcome, repr(now), threshold, repr(float(rate)), min_calls, repr(float(window_s)), repr(float(cooldown_s)), buckets, keep_ms]
+        args: list[Any] = [outcome, repr(now), threshold, repr(float(rate)), min_calls, repr(float(window_s)), repr(float(cooldown_s)), buckets, keep_ms]
         return float(self._run(lambda: self._record(keys=[self._key(key)], args=args)))
 
     def breaker_reset(self, key: str) -> None:

@@ -188,7 +188,7 @@ class CircuitBreakers:
         """Why each of ``models`` that may not be called now may not; one store step for all."""
         now = self._clock()
         out: dict[str, str] = {}
-        for model, (opened, probing) in zip(models, self.store.breakers([self._key(m) for m in models], now)):
+        for model, (opened, probing) in zip(models, self.store.breakers([self._key(m) for m in models], now), strict=True):
             if not opened:
                 continue
             waited = now - opened

@@ -232,8 +232,8 @@ class InMemoryStore:
         with self._lock:
             now = self._clock()
             self._sweep(now)
-            tables = [self._table(k, now, keep) for k, keep in zip(keys, keep_s)]
-            for i, (table, limit) in enumerate(zip(tables, limits)):
+            tables = [self._table(k, now, keep) for k, keep in zip(keys, keep_s, strict=True)]
+            for i, (table, limit) in enumerate(zip(tables, limits, strict=True)):
                 holds = self._holds(table, now)
                 old = holds.get(holder, (0.0, 0.0))[0]
                 held = sum((a for a, _ in holds.values()), 0.0)
@@ -249,7 +249,7 @@ class InMemoryStore:
         with self._lock:
             now = self._clock()
             self._sweep(now)
-            for key, keep in zip(keys, keep_s):
+            for key, keep in zip(keys, keep_s, strict=True):
                 table = self._table(key, now, keep)
                 table["spent"] = table.get("spent", 0.0) + cost
                 holds = self._holds(table, now)

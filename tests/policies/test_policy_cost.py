@@ -28,6 +28,11 @@ def reply(tokens_in: int = 1000, tokens_out: int = 1000, delay_s: float = 0.0) -
     return Function(fn)
 
 
+def ledger(policy: Cost, scope: str = "spend:router:all", window: str = "day") -> tuple[float, float]:
+    """(spent, held) of a budget window in the policy's store."""
+    return policy.store.ledgers([window_key(scope, window)[0]])[0]
+
+
 def catalogue(**adapters: Function) -> list[Model]:
     a = {name: adapters.get(name) or reply() for name in ("premium", "mid", "cheap", "local")}
     return [
@@ -111,8 +116,7 @@ def test_tenant_budgets_are_separate_and_dry_runs_reserve_nothing() -> None:
     assert router.completion(MSG, tenant="acme").model == "mid"
     assert router.route(MSG, tenant="acme").model == "cheap"  # acme spent $0.003 of $0.0033
     assert router.route(MSG, tenant="globex").model == "mid"  # globex has its own window
-    key, _ = window_key("llmroute:spend:tenant:acme", "day")
-    assert policy.store.get(key + ":reserved") == pytest.approx(0.0)
+    assert ledger(policy, "spend:tenant:acme")[1] == pytest.approx(0.0)  # nothing left held
 
 
 def test_concurrent_requests_overshoot_at_most_one_estimate() -> None:
@@ -146,9 +150,7 @@ def test_failed_requests_release_their_reservation() -> None:
     router = Router([Model("api", down, price=Price(1, 1))], [policy], retry={"attempts_per_model": 1})
     with pytest.raises(AllAttemptsFailedError):
         router.completion(MSG)
-    key, _ = window_key("llmroute:spend:router:all", "day")
-    assert policy.store.get(key + ":reserved") == pytest.approx(0.0)
-    assert policy.store.get(key) == 0.0
+    assert ledger(policy) == (0.0, 0.0)  # nothing spent, nothing held
 
 
 def test_unknown_prices() -> None:
@@ -193,9 +195,8 @@ async def test_every_call_path_records_spend_and_releases_the_reservation(mode: 
     else:
         chunks = [c async for c in router.astream(MSG)]
         assert chunks[-1].cost == pytest.approx(0.003)
-    key, _ = window_key("llmroute:spend:router:all", "day")
-    assert policy.store.get(key) == pytest.approx(0.003)
-    assert policy.store.get(key + ":reserved") == pytest.approx(0.0)
+    spent, held = ledger(policy)
+    assert spent == pytest.approx(0.003) and held == pytest.approx(0.0)
 
 
 def test_a_broken_record_hook_does_not_fail_the_call(caplog: pytest.LogCaptureFixture) -> None:
