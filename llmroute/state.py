@@ -342,15 +342,15 @@ class LocalFallback:
     """A remote store that falls back to this process's memory while it cannot be reached.
 
     For state that may be approximate for a while (breakers, latency samples), never for
-    budgets. The first failure is logged once; after ``retry_s`` the remote store is tried
-    again, and its return is logged too. Local state gathered meanwhile is not merged back.
+    budgets. The first failure is logged once; after ``retry_s`` (default: the store's
+    ``retry_after_s``) the remote store is tried again, and its return is logged too. Local state gathered meanwhile is not merged back.
     """
 
-    def __init__(self, store: StateStore, *, what: str, retry_s: float = 2.0) -> None:
+    def __init__(self, store: StateStore, *, what: str, retry_s: float | None = None) -> None:
         self.store = store
         self.local = InMemoryStore()
         self.what = what
-        self.retry_s = retry_s
+        self.retry_s = float(getattr(store, "retry_after_s", 1.0)) if retry_s is None else retry_s
         self.remote = is_remote(store)
         self._down_until = 0.0
         self._down = False
