@@ -94,7 +94,7 @@ def main() -> None:
             before = commands(client)
             med, p99 = sample_us(lambda r=router: r.completion(MSG), n)
             per_call = (commands(client) - before) / (n + min(n // 5, 200))
-            base_med, base_p99 = sample_us(lambda: plain.completion(MSG), n)
+            base_med, base_p99 = sample_us(lambda p=plain: p.completion(MSG), n)
             print(f"per call, {label}: median {med:.0f} us, p99 {p99:.0f} us; added vs no budget: median {med - base_med:+.0f} us, "
                   f"p99 {p99 - base_p99:+.0f} us; Redis round trips per call {per_call:.2f}")
 

@@ -18,7 +18,7 @@ from llmroute.adapters.testing import Function
 from llmroute.config import load_router
 from llmroute.errors import ConfigError
 from llmroute.policies import Budget, Cost, Latency
-from llmroute.state import InMemoryStore, RedisStore, StateStore
+from llmroute.state import InMemoryStore, RedisStore, StateStore, window_key
 
 MSG = [{"role": "user", "content": "hi"}]
 BREAKER = (2, -1.0, 20, 60.0, 10.0, 6)  # opens after 2 consecutive failures; 10 s cooldown
@@ -216,3 +216,15 @@ def test_config_state_reaches_breakers_and_every_stateful_policy(redis_server: R
     with pytest.raises(ConfigError, match=r"router\.state\.url: malformed") as info:
         load_router({**config, "router": {"state": {"type": "redis", "url": "redis://:pw1234@h:x/0"}}})
     assert "pw1234" not in str(info.value)
+
+
+async def test_async_calls_on_a_redis_store_record_and_release(redis_server: RedisServer) -> None:
+    policy = Cost(budgets=[Budget(limit=1.0)])
+    model = Model("mid", Function(lambda r: "x" * 40), price=Price(1, 2), max_output_tokens=100)
+    router = Router([model], [policy], state_store=RedisStore(redis_server.url, prefix="aio"))
+    assert (await router.acompletion(MSG)).cost
+    chunks = [c async for c in router.astream(MSG)]
+    assert chunks[-1].cost
+    spent, held = policy.store.ledgers([window_key("spend:router:all", "day")[0]])[0]
+    assert spent == pytest.approx(2 * Price(1, 2).cost(router.route(MSG).estimated_input_tokens, 10))  # counted usage
+    assert held == 0.0

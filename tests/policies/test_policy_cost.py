@@ -332,7 +332,7 @@ def test_budgets_per_model_and_provider_with_overrides() -> None:
     assert decision.model == "mid"
     assert "for model cheap" in decision.dropped["cheap"] and "for provider acme-ai" in decision.dropped["other"]
     router.completion(MSG, max_tokens=1000)  # mid spends $0.003 of its own $0.004
-    with pytest.raises(NoEligibleModelError, match="daily budget \\$0.004 for model mid"):
+    with pytest.raises(NoEligibleModelError, match=r"daily budget \$0.004 for model mid"):
         router.completion(MSG, max_tokens=1000)
     assert policy.spent(model=models[1]) == {"daily budget $0.004 for model mid": pytest.approx(0.003), "daily budget $1 for provider function": pytest.approx(0.003)}
     with pytest.raises(ConfigError, match=r"cost.budgets\[0\].overrides.acme"):
