@@ -247,7 +247,7 @@ class StateConfig(_Strict):
 
         if self.type == "memory":
             return InMemoryStore()
-        from ._redis_store import RedisStore
+        from .state.redis import RedisStore
 
         return RedisStore(
             None if self.url is None else self.url.get_secret_value(),

@@ -186,12 +186,14 @@ class StateUnavailableError(LLMRouteError):
 
 
 class StreamInterruptedError(LLMRouteError):
-    """A stream broke after content reached the caller; ``partial`` holds the text so far."""
+    """A stream broke after content reached the caller; ``partial`` holds the text so far.
+    ``cancelled`` is True when the caller closed or dropped the stream (not a failure)."""
 
-    def __init__(self, message: str, *, partial: str, model: str) -> None:
+    def __init__(self, message: str, *, partial: str, model: str, cancelled: bool = False) -> None:
         super().__init__(message)
         self.partial = partial
         self.model = model
+        self.cancelled = cancelled
 
 
 class AllAttemptsFailedError(ExceptionGroup, LLMRouteError):  # type: ignore[misc]

@@ -593,7 +593,9 @@ class _StreamState:
             return
         self.booked = True
         partial = "".join(self.parts)
-        error = StreamInterruptedError(f"stream from {self.model.name!r} closed by the caller", partial=partial, model=self.model.name)
+        error = StreamInterruptedError(
+            f"stream from {self.model.name!r} closed by the caller", partial=partial, model=self.model.name, cancelled=True
+        )
         self.call.failed(error, self.generated())
 
     def finish(self) -> list[StreamChunk]:

@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from .errors import StateUnavailableError
+from ..errors import StateUnavailableError
 
 if TYPE_CHECKING:
-    from ._redis_store import RedisStore
+    from .redis import RedisStore
 
 __all__ = [
     "BreakerSettings",
@@ -383,7 +383,7 @@ class LocalFallback:
 
 def __getattr__(name: str) -> Any:
     if name == "RedisStore":  # the redis client loads only when a RedisStore is asked for
-        from ._redis_store import RedisStore
+        from .redis import RedisStore
 
         return RedisStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

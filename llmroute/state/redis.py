@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, MissingDependencyError, StateUnavailableError
-from .state import BreakerSettings, Outcome
+from ..errors import ConfigError, MissingDependencyError, StateUnavailableError
+from . import BreakerSettings, Outcome
 
 __all__ = ["RedisStore", "safe_url"]
 
