@@ -31,6 +31,7 @@ from .errors import (
     NoEligibleModelError,
     PolicyError,
     ProviderError,
+    StateUnavailableError,
 )
 from .reliability import BreakerPolicy, RetryPolicy
 from .router import Router
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from .cascade import Cascade
     from .observability.audit import AuditRecord, JsonlAuditLog
     from .pricing import cost_of, price_of
-    from .state import InMemoryStore, StateStore
+    from .state import InMemoryStore, RedisStore, StateStore
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,7 @@ __getattr__ = lazy_attributes(
         "Cascade": ".cascade",
         "InMemoryStore": ".state",
         "JsonlAuditLog": ".observability.audit",
+        "RedisStore": ".state",
         "StateStore": ".state",
         "cost_of": ".pricing",
         "price_of": ".pricing",
@@ -79,11 +81,13 @@ __all__ = [
     "PolicyError",
     "Price",
     "ProviderError",
+    "RedisStore",
     "Request",
     "Response",
     "RetryPolicy",
     "Router",
     "StateStore",
+    "StateUnavailableError",
     "StreamChunk",
     "StreamEvent",
     "Usage",

@@ -191,11 +191,13 @@ class AttemptPlan:
         *,
         breakers: CircuitBreakers | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hold: Callable[[Model], str | None] | None = None,
     ) -> None:
         self.request = request
         self.settings = settings
         self.retry = settings.retry
         self._breakers = breakers
+        self._hold = hold  # stateful policies' per-attempt holds (budgets growing for a fallback)
         self._clock = clock
         self._deadline = None if self.retry.deadline_s is None else clock() + self.retry.deadline_s
         self._queue = [by_name[n] for n in decision.candidates]
@@ -216,7 +218,7 @@ class AttemptPlan:
     def _without_open(self, decision: Decision, by_name: Mapping[str, Model]) -> Decision:
         """The Decision with open-circuit models moved to ``dropped``, the reason a person reads."""
         assert self._breakers is not None
-        blocked = {n: why for n in decision.candidates if (why := self._breakers.blocked(n))}
+        blocked = self._breakers.blocked_many(decision.candidates)
         if not blocked:
             return decision
         if len(blocked) == len(decision.candidates):
@@ -251,7 +253,7 @@ class AttemptPlan:
         if model is not None and delay is not None:
             if remaining is not None and delay >= remaining:
                 self._deadline_hit = True  # no time left to wait for this model; try the next
-            elif (why := self._violation(model) or self._claim(model)) is None:
+            elif (why := self._violation(model) or self._held(model) or self._claim(model)) is None:
                 self._tries += 1
                 timeout = None if remaining is None else remaining - delay
                 return self._step(model, delay, timeout, retry=True)
@@ -262,7 +264,7 @@ class AttemptPlan:
         while self._index < len(self._queue):
             model = self._queue[self._index]
             self._index += 1
-            why = self._violation(model) or self._claim(model)
+            why = self._violation(model) or self._held(model) or self._claim(model)
             if why is None:
                 self._current, self._tries = model, 1
                 return self._step(model, 0.0, remaining, retry=False)
@@ -322,6 +324,9 @@ class AttemptPlan:
                 found = tuple(chain)
             self._redactions[needed] = found
         return found
+
+    def _held(self, model: Model) -> str | None:
+        return None if self._hold is None else self._hold(model)
 
     def _claim(self, model: Model) -> str | None:
         return None if self._breakers is None else self._breakers.acquire(model.name)

@@ -13,7 +13,9 @@ variables named in the config, and fields that look secret are never echoed)::
     policies:
       - {type: privacy}
       - {type: "my_package.policies:by_tenant"}      # any importable callable or class
-    router: {default_output_tokens: 256, fallback: true}
+    router:
+      default_output_tokens: 256
+      state: {type: redis, url_env: LLMROUTE_REDIS_URL, prefix: myapp}   # shared by every worker
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from ._files import read_mapping
 from ._types import Model, Price
@@ -221,6 +223,46 @@ class PolicyConfig(BaseModel):
             raise ConfigError(f"could not build policy {self.type!r}: {type(exc).__name__}: {_safe(str(exc))}", path=path) from None
 
 
+class StateConfig(_Strict):
+    """Where budgets, breakers and latency samples live: this process (memory) or Redis.
+
+    The URL (which may carry a password) comes from ``url`` or, better, the environment variable
+    named by ``url_env``; it is never echoed in errors.
+    """
+
+    type: Literal["memory", "redis"] = "memory"
+    url: SecretStr | None = None
+    url_env: str | None = None
+    prefix: str = "llmroute"
+    timeout_s: float = Field(default=0.25, gt=0)
+    retry_after_s: float = Field(default=1.0, gt=0)
+    lazy: bool = False
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> StateConfig:
+        if self.type == "memory" and (self.url is not None or self.url_env is not None):
+            raise ValueError("url and url_env need type: redis")
+        if self.url is not None and self.url_env is not None:
+            raise ValueError("give url or url_env, not both")
+        return self
+
+    def build(self) -> Any:
+        from .state import InMemoryStore
+
+        if self.type == "memory":
+            return InMemoryStore()
+        from .state.redis import RedisStore
+
+        return RedisStore(
+            None if self.url is None else self.url.get_secret_value(),
+            url_env=self.url_env,
+            prefix=self.prefix,
+            timeout_s=self.timeout_s,
+            retry_after_s=self.retry_after_s,
+            lazy=self.lazy,
+        )
+
+
 class RouterSettings(_Strict):
     default_output_tokens: int = Field(default=256, gt=0)
     fallback: bool = True
@@ -230,6 +272,7 @@ class RouterSettings(_Strict):
     retry: dict[str, float | int | None] | None = None
     breaker: dict[str, float | int | None] | Literal[False] | None = None
     feedback: str | None = None  # a .jsonl path: router.feedback ratings go there (llmroute.eval.feedback)
+    state: StateConfig | None = None  # one store for the breakers and every stateful policy
 
 
 class RouterConfig(_Strict):
@@ -264,11 +307,13 @@ class RouterConfig(_Strict):
             if not models:
                 raise ConfigError("no model left: every model's API key variable is unset", path="models")
             policies = [p.build(f"policies[{i}]") for i, p in enumerate(self.policies)]
-        settings = self.router.model_dump() | router_kw
+        settings = self.router.model_dump(exclude={"state"}) | router_kw
         try:
+            if self.router.state is not None and "state_store" not in router_kw:
+                settings["state_store"] = self.router.state.build()
             return Router(models, policies, **settings)
-        except ConfigError as exc:  # retry/breaker settings name their own fields; say where they sit
-            if exc.path and exc.path.split(".")[0] in ("retry", "breaker"):
+        except ConfigError as exc:  # retry/breaker/state settings name their own fields; say where they sit
+            if exc.path and exc.path.split(".")[0] in ("retry", "breaker", "state"):
                 raise ConfigError(str(exc).removeprefix(f"{exc.path}: "), path=f"router.{exc.path}") from None
             raise
 

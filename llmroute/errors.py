@@ -18,6 +18,7 @@
     │   ├── ContentFilterError              the provider refused the content
     │   ├── AuthenticationError             bad or missing credentials
     │   └── BadRequestError                 the provider rejected the request itself
+    ├── StateUnavailableError               the shared state store (Redis) cannot be reached; a budget could not be checked
     ├── StreamInterruptedError              a stream failed after content was delivered
     └── AllAttemptsFailedError (ExceptionGroup)  every attempt failed; one sub-exception each
 
@@ -54,6 +55,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "StateUnavailableError",
     "StreamInterruptedError",
 ]
 
@@ -169,13 +171,29 @@ class BadRequestError(ProviderError):
     pass
 
 
-class StreamInterruptedError(LLMRouteError):
-    """A stream broke after content reached the caller; ``partial`` holds the text so far."""
+class StateUnavailableError(LLMRouteError):
+    """The state store (e.g. Redis) did not answer in time or refused the connection.
 
-    def __init__(self, message: str, *, partial: str, model: str) -> None:
+    Budgets fail closed on it by default: a request that cannot be checked against its budget
+    is refused before anything is sent (``Cost(on_unavailable="allow")`` lets it through).
+    Breakers and latency samples fall back to local memory instead. ``setting`` names the
+    store setting involved (e.g. ``state.url``); the message never carries a password.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class StreamInterruptedError(LLMRouteError):
+    """A stream broke after content reached the caller; ``partial`` holds the text so far.
+    ``cancelled`` is True when the caller closed or dropped the stream (not a failure)."""
+
+    def __init__(self, message: str, *, partial: str, model: str, cancelled: bool = False) -> None:
         super().__init__(message)
         self.partial = partial
         self.model = model
+        self.cancelled = cancelled
 
 
 class AllAttemptsFailedError(ExceptionGroup, LLMRouteError):  # type: ignore[misc]

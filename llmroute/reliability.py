@@ -2,23 +2,22 @@
 per-model circuit breakers.
 
 All of it is pure apart from the breakers' state, which lives in a :class:`~llmroute.state.StateStore`
-(in-memory by default) so many processes can later share it. Time comes from an injectable clock,
+(in-memory by default; a RedisStore shares it between processes). Time comes from an injectable clock,
 so tests never sleep. tenacity supplies the wait strategies and loads on the first retry.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._validate import number
 from .errors import ConfigError, LLMRouteError, ProviderError, RateLimitError
 
 if TYPE_CHECKING:
-    from .state import StateStore
+    from .state import Outcome, StateStore
 
 __all__ = [
     "BreakerPolicy",
@@ -147,122 +146,73 @@ _BUCKETS = 6  # the failure-rate window is kept as this many time buckets of cou
 class CircuitBreakers:
     """One circuit breaker per model name, its state in a StateStore.
 
-    ``blocked`` looks without changing anything (for deciding); ``acquire`` is called right
-    before an attempt and, when the cooldown is over, claims the single probe atomically
-    (``StateStore.incr``), so concurrent requests do not all hammer a recovering model.
+    ``blocked`` looks without changing anything (for deciding; ``blocked_many`` reads every
+    candidate in one store step); ``acquire`` is called right before an attempt and, when the
+    cooldown is over, claims the single probe atomically, so concurrent requests (in any process
+    sharing the store) do not all hammer a recovering model. Every transition is one atomic store
+    step (:meth:`~llmroute.state.StateStore.breaker_record`). A remote store that is down is
+    replaced by local memory until it returns (:class:`~llmroute.state.LocalFallback`).
     """
 
-    def __init__(self, policy: BreakerPolicy | None = None, store: StateStore | None = None, *, clock: Clock = time.time, prefix: str = "llmroute:breaker") -> None:
-        if store is None:
-            from .state import InMemoryStore
+    def __init__(self, policy: BreakerPolicy | None = None, store: StateStore | None = None, *, clock: Clock = time.time, prefix: str = "breaker") -> None:
+        from .state import InMemoryStore, LocalFallback, is_remote
 
+        if store is None:
             store = InMemoryStore()
+        elif is_remote(store):
+            store = cast("StateStore", LocalFallback(store, what="circuit breakers"))
         self.policy = policy or BreakerPolicy()
         self.store = store
         self._clock = clock
         self._prefix = prefix
-        self._lock = threading.Lock()  # read-modify-write of one process; the store's ops are atomic
+        p = self.policy
+        self._settings = (p.failure_threshold, -1.0 if p.failure_rate is None else p.failure_rate, p.min_calls, p.window_s, p.cooldown_s, _BUCKETS)
 
     def __repr__(self) -> str:
         return f"CircuitBreakers({self.policy!r})"
 
-    def _key(self, model: str, part: str) -> str:
-        return f"{self._prefix}:{model}:{part}"
-
-    def _opened_at(self, model: str) -> float:
-        return self.store.get(self._key(model, "opened_at"), 0.0)
-
-    def _probe_key(self, model: str, opened_at: float) -> str:
-        return self._key(model, f"probe:{opened_at!r}")
+    def _key(self, model: str) -> str:
+        return f"{self._prefix}:{model}"
 
     def state(self, model: str) -> BreakerState:
-        opened = self._opened_at(model)
+        opened = self.store.breakers([self._key(model)], self._clock())[0][0]
         if not opened:
             return "closed"
         return "half_open" if self._clock() - opened >= self.policy.cooldown_s else "open"
 
     def blocked(self, model: str) -> str | None:
         """Why ``model`` may not be called now, or None when it may."""
-        return self._gate(model, claim=False)
+        return self.blocked_many([model]).get(model)
+
+    def blocked_many(self, models: Sequence[str]) -> dict[str, str]:
+        """Why each of ``models`` that may not be called now may not; one store step for all."""
+        now = self._clock()
+        out: dict[str, str] = {}
+        for model, (opened, probing) in zip(models, self.store.breakers([self._key(m) for m in models], now), strict=True):
+            if not opened:
+                continue
+            waited = now - opened
+            if waited < self.policy.cooldown_s:
+                out[model] = f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
+            elif probing:
+                out[model] = "circuit half-open: a probe request is in flight"
+        return out
 
     def acquire(self, model: str) -> str | None:
-        """Like :meth:`blocked`, but claims the probe of a half-open circuit for this caller."""
-        return self._gate(model, claim=True)
+        """Like :meth:`blocked`, but claims the probe of a half-open circuit for this caller.
 
-    def _gate(self, model: str, *, claim: bool) -> str | None:
-        opened = self._opened_at(model)
-        if not opened:
+        The claim expires after a cooldown, so a cancelled probe cannot wedge the model.
+        """
+        now = self._clock()
+        if self.store.breaker_claim(self._key(model), now, self.policy.cooldown_s):
             return None
-        waited = self._clock() - opened
-        if waited < self.policy.cooldown_s:
-            return f"circuit open: probe in {self.policy.cooldown_s - waited:.1f} s"
-        key = self._probe_key(model, opened)
-        if not claim:
-            return "circuit half-open: a probe request is in flight" if self.store.get(key) >= 1 else None
-        # The probe claim expires after a cooldown, so a cancelled probe cannot wedge the model.
-        claims = self.store.incr(key, ttl_s=max(self.policy.cooldown_s, 1.0))
-        return None if claims <= 1 else "circuit half-open: a probe request is in flight"
+        return self.blocked(model) or "circuit half-open: a probe request is in flight"
 
     def record(self, model: str, error: LLMRouteError | None) -> None:
         """The outcome of one attempt: None for success."""
-        failed = error is not None and counts_against_model(error)
-        if error is not None and not failed:
-            self._release(model)  # a bad request says nothing about the model's health
-            return
-        now = self._clock()
-        with self._lock:
-            opened = self._opened_at(model)
-            if not failed:
-                if opened:
-                    self._close(model, now)
-                else:
-                    self.store.set(self._key(model, "consecutive"), 0.0)
-                    if self.policy.failure_rate is not None:
-                        self.store.incr(self._key(model, f"calls:{self._bucket(now)}"), ttl_s=self.policy.window_s * 2)
-                return
-            if opened:
-                # a failed probe (or a straggler that started before the circuit opened)
-                if now - opened >= self.policy.cooldown_s:
-                    self.store.set(self._key(model, "opened_at"), now)
-                return
-            consecutive = self.store.incr(self._key(model, "consecutive"))
-            opens = consecutive >= self.policy.failure_threshold
-            rate = self.policy.failure_rate
-            if rate is not None:
-                calls, fails = self._failure(model, now)
-                opens = opens or (calls >= self.policy.min_calls and fails / calls >= rate)
-            if opens:
-                self.store.set(self._key(model, "opened_at"), now)
+        outcome: Outcome = "ok" if error is None else ("fail" if counts_against_model(error) else "neutral")
+        self.store.breaker_record(self._key(model), outcome, self._clock(), self._settings)
 
     def reset(self, model: str) -> None:
         """Close the circuit by hand (an operator knows the model is back)."""
-        with self._lock:
-            self._close(model, self._clock())
-
-    def _release(self, model: str) -> None:
-        opened = self._opened_at(model)
-        if opened:
-            self.store.set(self._probe_key(model, opened), 0.0, ttl_s=max(self.policy.cooldown_s, 1.0))
-
-    def _bucket(self, now: float) -> int:
-        return int(now // (self.policy.window_s / _BUCKETS))
-
-    def _failure(self, model: str, now: float) -> tuple[float, float]:
-        """Count one failed call in the current bucket; the window's totals (calls, failures)."""
-        bucket = self._bucket(now)
-        ttl = self.policy.window_s * 2
-        self.store.incr(self._key(model, f"calls:{bucket}"), ttl_s=ttl)
-        self.store.incr(self._key(model, f"fails:{bucket}"), ttl_s=ttl)
-        calls = fails = 0.0
-        for b in range(bucket - _BUCKETS + 1, bucket + 1):
-            calls += self.store.get(self._key(model, f"calls:{b}"))
-            fails += self.store.get(self._key(model, f"fails:{b}"))
-        return calls, fails
-
-    def _close(self, model: str, now: float) -> None:
-        self.store.set(self._key(model, "opened_at"), 0.0)
-        self.store.set(self._key(model, "consecutive"), 0.0)
-        bucket = self._bucket(now)
-        for b in range(bucket - _BUCKETS + 1, bucket + 1):
-            self.store.set(self._key(model, f"calls:{b}"), 0.0, ttl_s=self.policy.window_s * 2)
-            self.store.set(self._key(model, f"fails:{b}"), 0.0, ttl_s=self.policy.window_s * 2)
+        self.store.breaker_reset(self._key(model))

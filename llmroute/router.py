@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._request import build_request
+from ._stateful import attempt_hold, bind_store, counted_usage, in_thread, uses_remote
 from ._types import (
     Attempt,
     Choice,
@@ -54,7 +55,6 @@ from .observability.facts import CallSummary, Operation
 from .observability.spans import AttemptSpan, CallTrace, Telemetry
 from .policies.base import Policy, StatefulPolicy, is_stateful, policy_name
 from .reliability import BreakerPolicy, CircuitBreakers, RetryPolicy
-from .tokens import estimate_tokens
 
 _log = logging.getLogger("llmroute")
 
@@ -144,6 +144,9 @@ class Router:
         )
         # One breaker per model, shared by every request of this Router (False: none).
         self._breakers = None if breaker is False else CircuitBreakers(BreakerPolicy.coerce(breaker), state_store)
+        # One store for all: stateful policies without a store of their own take the router's.
+        bind_store(self._stateful, state_store)
+        self._offload = uses_remote(self._stateful, self._breakers)  # async: store I/O off the loop
         # Spans, metrics and audit records; OpenTelemetry itself loads on the first call.
         self._telemetry = Telemetry(
             first_model=models[0].name,
@@ -226,14 +229,17 @@ class Router:
     # -- calling -------------------------------------------------------------------------
     def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> _Call:
         """Validate, decide, hold what the call may use, and open its bookkeeping."""
-        request = self._request(messages, kw, stream)
+        return self._begin(self._request(messages, kw, stream))
+
+    def _begin(self, request: Request) -> _Call:
         trace = self._telemetry.call(request)
         clock = _Clock()
         plan: AttemptPlan | None = None
         try:
             for _ in range(_RESERVE_TRIES):
                 decision = self.decide(request)
-                plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers)
+                hold = attempt_hold(self._stateful, request)
+                plan = AttemptPlan(request, decision, self._by_name, self._settings, breakers=self._breakers, hold=hold)
                 if not self._stateful or self._reserve(request, plan.decision):
                     break
             else:
@@ -291,22 +297,30 @@ class Router:
         raise call.exhausted()
 
     async def acompletion(self, messages: Any, **kw: Any) -> Response:
-        """The async twin of :meth:`completion`."""
-        call = self._start(messages, kw)
-        with call:
-            return await (self._acomplete(call) if self._cascade is None else self._cascade.acomplete(call))
+        """The async twin of :meth:`completion`. With a remote state store, its steps run in
+        worker threads, so the event loop never waits on it."""
+        io = self._offload
+        call = await in_thread(io, self._begin, self._request(messages, kw))
+        try:
+            response = await (self._acomplete(call) if self._cascade is None else self._cascade.acomplete(call))
+        except BaseException as exc:
+            await in_thread(io, call.end, exc)
+            raise
+        await in_thread(io, call.end, None)
+        return response
 
     async def _acomplete(self, call: _Call) -> Response:
-        while (step := call.next()) is not None:
+        io = self._offload
+        while (step := await in_thread(io, call.next)) is not None:
             if step.delay_s:
                 await _sleep(step.delay_s)
             request = call.begin(step)
             try:
                 result = await _bounded(step.model.adapter.acomplete(request), step.timeout_s)
             except LLMRouteError as exc:
-                call.failed(exc)
+                await in_thread(io, call.failed, exc)
                 continue
-            return call.answered(result)
+            return await in_thread(io, call.answered, result)
         raise call.exhausted()
 
     def stream(self, messages: Any, **kw: Any) -> Iterator[StreamChunk]:
@@ -329,52 +343,75 @@ class Router:
                 acc = _StreamState(call, step, chunk_id)
                 events = step.model.adapter.stream(acc.request)
                 try:
-                    for event in events:
-                        chunk = acc.add(event)
-                        if chunk is not None:
-                            yield chunk
-                except LLMRouteError as exc:
-                    acc.fail(exc)
-                    continue
-                finally:
-                    close = getattr(events, "close", None)
-                    if close is not None:
-                        close()
-                yield from acc.finish()
+                    try:
+                        for event in events:
+                            chunk = acc.add(event)
+                            if chunk is not None:
+                                yield chunk
+                    except LLMRouteError as exc:
+                        acc.fail(exc)
+                        continue
+                    finally:
+                        close = getattr(events, "close", None)
+                        if close is not None:
+                            close()
+                    yield from acc.finish()
+                except BaseException:  # closed or dropped by the caller: charge what was generated
+                    acc.stopped()
+                    raise
                 return
             raise call.exhausted()
 
     def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
-        """The async twin of :meth:`stream`."""
-        call = self._start(messages, kw, stream=True)
+        """The async twin of :meth:`stream`. Bad input raises here; with a remote state store,
+        deciding and holding happen on first iteration, in a worker thread (a cascade decides
+        here, on the caller's thread)."""
+        request = self._request(messages, kw, stream=True)
+        if self._offload and self._cascade is None:
+            return self._astream(None, request=request)
+        call = self._begin(request)
         stream = self._astream(call) if self._cascade is None else self._cascade.astream(self, call)
         return _settle_when_dropped(stream, call)
 
-    async def _astream(self, call: _Call, first: Step | None = None) -> AsyncIterator[StreamChunk]:
-        with call:
+    async def _astream(
+        self, call: _Call | None, first: Step | None = None, *, request: Request | None = None
+    ) -> AsyncIterator[StreamChunk]:
+        io = self._offload
+        if call is None:
+            assert request is not None
+            call = await in_thread(io, self._begin, request)
+        try:
             chunk_id = _new_id()
-            while (step := first or call.next()) is not None:
-                first = None
+            while (step := first or await in_thread(io, call.next)) is not None:
+                first = None  # a cascade's last step, already taken from the plan
                 if step.delay_s:
                     await _sleep(step.delay_s)
                 acc = _StreamState(call, step, chunk_id)
                 events = step.model.adapter.astream(acc.request)
                 try:
-                    async for event in events:
-                        chunk = acc.add(event)
-                        if chunk is not None:
-                            yield chunk
-                except LLMRouteError as exc:
-                    acc.fail(exc)
-                    continue
-                finally:
-                    aclose = getattr(events, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                for chunk in acc.finish():
-                    yield chunk
+                    try:
+                        async for event in events:
+                            chunk = acc.add(event)
+                            if chunk is not None:
+                                yield chunk
+                    except LLMRouteError as exc:
+                        await in_thread(io, acc.fail, exc)
+                        continue
+                    finally:
+                        aclose = getattr(events, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
+                    for chunk in await in_thread(io, acc.finish):
+                        yield chunk
+                except BaseException:  # closed, dropped or cancelled: charge what was generated
+                    await in_thread(io, acc.stopped)
+                    raise
+                await in_thread(io, call.end, None)
                 return
             raise call.exhausted()
+        except BaseException as exc:
+            await in_thread(io, call.end, exc)
+            raise
 
     # -- the openai client's shape (llmroute.integrations.openai) ------------------------
     @property
@@ -488,6 +525,7 @@ class _Call:
     ) -> Attempt:
         step, span = self._step, self._span
         assert step is not None and span is not None
+        usage = counted_usage(usage, self.request, output)  # a reply without usage is counted, not free
         attempt = self.plan.succeeded(step, time.perf_counter() - self._started, usage)
         self._output = output
         span.ended(attempt, output=output, finish_reason=finish_reason, response_id=response_id, response_model=response_model)
@@ -502,12 +540,13 @@ class _Call:
         assert self._step is not None
         model = self._step.model
         content = self.plan.restore(model, result.content)
-        attempt = self.succeeded(result.usage, content, result.finish_reason, result.response_id, result.response_model)
+        usage = counted_usage(result.usage, self.request, content, result.tool_calls)
+        attempt = self.succeeded(usage, content, result.finish_reason, result.response_id, result.response_model)
         return Response(
             id=result.response_id or _new_id(),
             model=model.name,
             choices=(Choice(ResponseMessage(content=content, tool_calls=result.tool_calls), finish_reason=result.finish_reason),),
-            usage=result.usage,
+            usage=attempt.usage or usage,
             decision=self.plan.decision,
             attempts=tuple(self.plan.attempts),
             cost=attempt.cost,
@@ -572,6 +611,7 @@ class _StreamState:
         self.finish_reason: str | None = None
         self.response_id: str | None = None
         self.response_model: str | None = None
+        self.booked = False
         restore = self.plan.restorer(step.model)
         self.restoring: StreamRestorer | None = None
         if restore is not None:  # only a redacted attempt needs it: privacy loads on first use
@@ -602,8 +642,16 @@ class _StreamState:
             request_id=self.call.request.id,
         )
 
+    def generated(self) -> Usage | None:
+        """What this attempt has used so far: the provider's figures, else counted; None when
+        nothing was generated (the provider charged nothing we can see)."""
+        if not self.parts and self.usage is None:
+            return None
+        return counted_usage(self.usage, self.plan.request, "".join(self.parts))
+
     def fail(self, exc: LLMRouteError) -> None:
-        self.call.failed(exc)
+        self.booked = True
+        self.call.failed(exc, self.generated())
         if self.parts:
             raise StreamInterruptedError(
                 f"stream from {self.model.name!r} failed after {len(self.parts)} chunks: {type(exc).__name__}",
@@ -611,15 +659,27 @@ class _StreamState:
                 model=self.model.name,
             ) from exc
 
-    def finish(self) -> Iterator[StreamChunk]:
-        """The text a redaction placeholder held back, then the final chunk with usage and cost."""
+    def stopped(self) -> None:
+        """The caller closed or dropped the stream mid-attempt: book it, charged for what was generated."""
+        if self.booked:
+            return
+        self.booked = True
+        partial = "".join(self.parts)
+        error = StreamInterruptedError(
+            f"stream from {self.model.name!r} closed by the caller", partial=partial, model=self.model.name, cancelled=True
+        )
+        self.call.failed(error, self.generated())
+
+    def finish(self) -> list[StreamChunk]:
+        """Book the attempt; the chunks still to send: text a redaction placeholder held back,
+        then the final chunk with usage and cost."""
         tail = self.restoring.flush() if self.restoring is not None else ""
-        if tail:
-            yield self._chunk(tail)
+        chunks = [self._chunk(tail)] if tail else []
         text = "".join(self.parts)
-        usage = self.usage or Usage(self.plan.request.input_tokens, estimate_tokens(text))
-        attempt = self.call.succeeded(usage, text, self.finish_reason)
-        yield StreamChunk(
+        self.booked = True
+        attempt = self.call.succeeded(counted_usage(self.usage, self.plan.request, text), text, self.finish_reason)
+        usage = attempt.usage
+        chunks.append(StreamChunk(
             id=self.chunk_id,
             model=self.model.name,
             choices=(ChunkChoice(Delta(), finish_reason=self.finish_reason or "stop"),),
@@ -628,7 +688,8 @@ class _StreamState:
             cost=attempt.cost,
             attempts=tuple(self.plan.attempts),
             request_id=self.call.request.id,
-        )
+        ))
+        return chunks
 
 
 def _new_id() -> str:

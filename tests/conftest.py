@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from openai_server import OpenAIServer
+from redis_server import REDIS_SERVER, RedisServer
 
 
 @pytest.fixture
@@ -28,3 +29,15 @@ def routerbench() -> Path:
             pytest.fail(f"RouterBench data not found at {path}")
         pytest.skip(f"RouterBench data not found at {path} (set LLMROUTE_ROUTERBENCH)")
     return path
+
+
+# redis-server (Debian's package; .ci/run installs it). Tests that need it skip with a reason
+# where it is missing, except in CI (CI=true), where a missing binary is an error.
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    if REDIS_SERVER is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("redis-server is not installed (.ci/run installs it)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with RedisServer() as server:
+        yield server

@@ -71,7 +71,8 @@ def offline_router(dataset: Dataset, source: Router | Mapping[str, Any] | str | 
     cfg = load_config(source)
     models = [m.build(f"models[{i}]", adapter=_never_called(m.name)) for i, m in enumerate(cfg.models)]
     built = [p.build(f"policies[{i}]") for i, p in enumerate(cfg.policies)] or list(policies)
-    return Router(offline_models(dataset, models), built, **cfg.router.model_dump())
+    # state stays in memory: an offline replay must not touch (or spend) a live shared store
+    return Router(offline_models(dataset, models), built, **cfg.router.model_dump(exclude={"state"}))
 
 
 def outcome_cost(outcome: Outcome, model: Model | None = None) -> float:

@@ -87,7 +87,7 @@ def content_allowed(capture: bool, decision: Decision | None) -> bool:
 
 def cancelled(exc: BaseException) -> bool:
     """The caller stopped (closed a stream, cancelled a task): not a failure of the call."""
-    return isinstance(exc, GeneratorExit) or type(exc).__name__ == "CancelledError"
+    return isinstance(exc, GeneratorExit) or type(exc).__name__ == "CancelledError" or getattr(exc, "cancelled", None) is True
 
 
 def error_type(exc: BaseException) -> str:

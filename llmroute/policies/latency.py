@@ -3,16 +3,19 @@
 A request is latency-critical when it carries a target (``metadata={"latency_budget_ms": 100}``)
 or a realtime tag. A model's expected latency is a moving percentile of its observed call times
 (the router reports each attempt through :meth:`Latency.record`), else ``Model.metadata["latency_ms"]``,
-else a default for its hosting. Samples live in a StateStore, so many processes can share them.
+else a default for its hosting. Samples live in a StateStore, so many processes can share them
+(the router's ``state_store`` when the policy has none of its own; a remote store that is down is
+replaced by local memory until it returns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from .._types import Attempt, Decision, Model, Request, Verdict
 from .._validate import number, subset
-from ..state import InMemoryStore, StateStore
+from ..state import InMemoryStore, LocalFallback, StateStore, is_remote
 
 __all__ = ["Latency"]
 
@@ -53,13 +56,22 @@ class Latency:
         self.window = window
         self.min_samples = min_samples
         self.strict = strict
-        self.store: StateStore = store if store is not None else InMemoryStore()
+        self.store: StateStore = InMemoryStore()
+        self._own_store = store is not None
+        if store is not None:
+            self.bind_store(store)
+            self._own_store = True
+
+    def bind_store(self, store: StateStore) -> None:
+        """Keep samples in ``store`` (the router's ``state_store``) unless built with a store of its own."""
+        if not self._own_store:
+            self.store = cast("StateStore", LocalFallback(store, what="latency samples")) if is_remote(store) else store
 
     def __repr__(self) -> str:
         return f"Latency(p{self.percentile * 100:g}, realtime_ms={self.realtime_ms:g})"
 
     def _key(self, model_name: str) -> str:
-        return f"llmroute:latency:{model_name}"
+        return f"latency:{model_name}"
 
     def expected_ms(self, model: Model) -> tuple[float, str]:
         """The latency to expect from ``model`` and where the figure comes from."""
