@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._plan import AttemptPlan, PlanSettings, Step, decide
+from ._deadlines import anext_within
 from ._request import build_request
+from ._streams import AsyncChunkStream, ChunkStream
 from ._types import (
     Attempt,
     Choice,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Router"]
 
-_S = TypeVar("_S", Iterator[StreamChunk], AsyncIterator[StreamChunk])
 _RESERVE_TRIES = 3  # decide again this often when concurrent requests took a reservation's room
 
 
@@ -285,16 +285,17 @@ class Router:
             return call.answered(result)
         raise call.exhausted()
 
-    def stream(self, messages: Any, **kw: Any) -> Iterator[StreamChunk]:
+    def stream(self, messages: Any, **kw: Any) -> ChunkStream:
         """Route and stream chunks. Bad input raises here, before anything is sent.
 
         A failure before the first content chunk falls back to the next model; a failure after
-        it raises StreamInterruptedError carrying the partial text.
+        it raises StreamInterruptedError carrying the partial text. ``close()`` the stream (or
+        use ``with``) to stop early: the provider stream is closed before ``close()`` returns.
         """
         call = self._start(messages, kw, stream=True)
-        return _settle_when_dropped(self._stream(call), call)
+        return ChunkStream(self._stream(call), call.end)
 
-    def _stream(self, call: _Call) -> Iterator[StreamChunk]:
+    def _stream(self, call: _Call) -> Generator[StreamChunk, None, None]:
         with call:  # ends the call when the stream ends, fails or is closed
             chunk_id = _new_id()
             while (step := call.next()) is not None:
@@ -318,12 +319,12 @@ class Router:
                 return
             raise call.exhausted()
 
-    def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
-        """The async twin of :meth:`stream`."""
+    def astream(self, messages: Any, **kw: Any) -> AsyncChunkStream:
+        """The async twin of :meth:`stream`; ``await s.aclose()`` or ``async with`` stops early."""
         call = self._start(messages, kw, stream=True)
-        return _settle_when_dropped(self._astream(call), call)
+        return AsyncChunkStream(self._astream(call), call.end)
 
-    async def _astream(self, call: _Call) -> AsyncIterator[StreamChunk]:
+    async def _astream(self, call: _Call) -> AsyncGenerator[StreamChunk, None]:
         with call:
             chunk_id = _new_id()
             while (step := call.next()) is not None:
@@ -332,7 +333,8 @@ class Router:
                 acc = _StreamState(call, step, chunk_id)
                 events = step.model.adapter.astream(acc.request)
                 try:
-                    async for event in events:
+                    # the deadline bounds each wait, so keep-alive comments cannot stretch it
+                    while (event := await anext_within(events, call.plan.remaining_s())) is not None:
                         chunk = acc.add(event)
                         if chunk is not None:
                             yield chunk
@@ -482,13 +484,6 @@ class _Call:
             attempts = tuple(self.plan.attempts)
             self.trace.end(self.clock.summary(self.request, "chat", self.plan.decision, attempts, self._output, exc))
         self._router._release(self.request)
-
-
-def _settle_when_dropped(stream: _S, call: _Call) -> _S:
-    """A stream dropped unfinished (never iterated, or closed early) still ends its call — trace,
-    audit, reservations — when it is collected."""
-    weakref.finalize(stream, call.end, GeneratorExit())
-    return stream
 
 
 class _StreamState:
