@@ -20,12 +20,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._deadlines import anext_within
+from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._request import build_request
 from ._streams import AsyncChunkStream, ChunkStream
 from ._types import (
