@@ -152,11 +152,12 @@ class Router:
                 model.adapter.check()
 
     @classmethod
-    def from_config(cls, source: str | PathLike[str] | Mapping[str, Any]) -> Router:
-        """Build a Router from a YAML/JSON file or a dict (see docs/configuration.md)."""
+    def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], *, allow_imports: Sequence[str] | None = None) -> Router:
+        """Build a Router from a YAML/JSON file or a dict (see docs/configuration.md);
+        ``allow_imports`` lists the module prefixes its ``module:attr`` types may import."""
         from .config import load_router
 
-        return load_router(source)
+        return load_router(source, allow_imports=allow_imports)
 
     # -- introspection -------------------------------------------------------------------
     @property
