@@ -83,6 +83,12 @@ def scrub(text: str, values: Iterable[Any]) -> str:
     return re.sub(r"\b(?:sk|pk|gsk|hf|xai|ghp)[-_][A-Za-z0-9_\-]{6,}", "***", text)
 
 
+def rescrubbed(exc: ConfigError, values: Iterable[Any]) -> ConfigError:
+    """``exc`` again, its message scrubbed of the configured values (its path kept)."""
+    message = str(exc).removeprefix(f"{exc.path}: ") if exc.path else str(exc)
+    return ConfigError(scrub(message, values), path=exc.path)
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
@@ -135,3 +141,36 @@ def check_import(module_name: str, path: str) -> None:
         f"{ALLOW_ENV}={top} or `llmroute route --allow-import {top}`",
         path=path,
     )
+
+
+# -- user regexes ----------------------------------------------------------------------------
+def nested_repeat(pattern: str) -> bool:
+    """True for the shape that backtracks catastrophically in Python's ``re`` (which has no
+    timeout): an unbounded repeat inside another, such as ``(a+)+`` or ``(\\w*\\s?)*``."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as parser
+
+    def walk(items: Any, inside: bool) -> bool:
+        for op, arg in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                _, high, sub = arg
+                unbounded = high == parser.MAXREPEAT or high > 100
+                if unbounded and inside:
+                    return True
+                if walk(sub, inside or unbounded):
+                    return True
+            elif name == "SUBPATTERN":
+                if walk(arg[-1], inside):
+                    return True
+            elif name == "BRANCH":
+                if any(walk(b, inside) for b in arg[1]):
+                    return True
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                if walk(arg[1], inside):
+                    return True
+        return False
+
+    return walk(parser.parse(pattern), False)

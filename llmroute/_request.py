@@ -128,6 +128,8 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
 def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         check = PARAMS.get(key)
+        if key == "stream":
+            raise InvalidRequestError("stream: call router.stream() (or astream()) to stream; completion() returns one answer")
         if check is None:
             close = difflib.get_close_matches(key, PARAMS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; pass provider-specific fields in extra_body"

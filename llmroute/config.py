@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._config_checks import LITELLM_OPTIONS, allowed_imports, check_env_name, check_import, check_options, did_you_mean, scrub
+from ._config_checks import (
+    LITELLM_OPTIONS,
+    allowed_imports,
+    check_env_name,
+    check_import,
+    check_options,
+    did_you_mean,
+    rescrubbed,
+    scrub,
+)
 from ._files import read_mapping
 from ._types import Model, Price
 from .errors import ConfigError
@@ -117,8 +126,8 @@ class AdapterConfig(BaseModel):
             kwargs["api_key"] = key
         try:
             return factory(**kwargs)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            raise rescrubbed(exc, kwargs.values()) from None
         except Exception as exc:
             message = scrub(str(exc), kwargs.values())
             raise ConfigError(f"could not build adapter {self.type!r}: {type(exc).__name__}: {message}", path=path) from None
@@ -214,8 +223,8 @@ class PolicyConfig(BaseModel):
         check_options(target, kwargs, path, f"policy {self.type!r}")
         try:
             return target(**kwargs)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            raise rescrubbed(exc, kwargs.values()) from None
         except Exception as exc:
             message = scrub(str(exc), kwargs.values())
             raise ConfigError(f"could not build policy {self.type!r}: {type(exc).__name__}: {message}", path=path) from None
@@ -309,8 +318,13 @@ def _resolve(name: str, builtins: Mapping[str, str], path: str) -> Any:
     try:
         module = importlib.import_module(module_name)
         return getattr(module, attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import {target!r}: {exc}", path=path) from exc
+    except ImportError as exc:
+        raise ConfigError(
+            f"cannot import {target!r}: {exc}; put its folder on PYTHONPATH (llmroute route also looks next to the config file)",
+            path=path,
+        ) from None
+    except AttributeError:
+        raise ConfigError(f"module {module_name!r} has no attribute {attr!r}", path=path) from None
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
