@@ -348,6 +348,7 @@ def load_config(source: str | PathLike[str] | Mapping[str, Any]) -> RouterConfig
         secret = any(w in where.lower() for w in _SECRET_WORDS)
         bad = err.get("input")
         shown = repr(bad) if isinstance(bad, (str, int, float, bool)) or bad is None else ""
+        secret = secret or scrub(shown, ()) != shown  # a key-shaped value is never echoed, wherever it sits
         value = "" if secret or err["type"] == "missing" or not shown or len(shown) > 80 else f" (got {shown})"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = str(err["msg"]).removeprefix("Value error, ")

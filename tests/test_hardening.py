@@ -193,6 +193,6 @@ def test_digit_shaped_personal_data_does_not_push_a_prompt_to_the_premium_tier()
     from llmroute.policies import Complexity
 
     scorer = Complexity()
-    low, high = scorer.scorer.thresholds
+    _, high = scorer.scorer.thresholds
     for text in ("My SSN is 536-22-8745", "My card is 4111 1111 1111 1111, call me on +44 20 7946 0958"):
         assert scorer.score(text) < high, text
