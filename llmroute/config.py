@@ -26,7 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._config_checks import (
+from ._files import read_mapping
+from ._types import Model, Price
+from .errors import ConfigError
+from .guards.config import (
     LITELLM_OPTIONS,
     allowed_imports,
     check_env_name,
@@ -36,9 +39,6 @@ from ._config_checks import (
     rescrubbed,
     scrub,
 )
-from ._files import read_mapping
-from ._types import Model, Price
-from .errors import ConfigError
 
 if TYPE_CHECKING:
     from .router import Router

@@ -32,10 +32,8 @@ from collections.abc import (
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._deadlines import anext_within
 from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._request import build_request
-from ._streams import AsyncChunkStream, ChunkStream
 from ._types import (
     Attempt,
     Choice,
@@ -59,6 +57,8 @@ from .errors import (
     ProviderTimeoutError,
     StreamInterruptedError,
 )
+from .guards.deadlines import anext_within
+from .guards.streams import AsyncChunkStream, ChunkStream
 from .observability.facts import CallSummary, Operation
 from .observability.spans import AttemptSpan, CallTrace, Telemetry
 from .policies.base import Policy, StatefulPolicy, is_stateful, policy_name

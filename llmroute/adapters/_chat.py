@@ -11,9 +11,9 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
-from .._deadlines import Alarm, arm
 from .._types import Completion, Request, StreamEvent, Usage
 from ..errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
+from ..guards.deadlines import Alarm, arm
 from ._errors import Secrets, chained, translate
 
 __all__ = ["ChatAdapter"]

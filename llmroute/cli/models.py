@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         known = sorted({e.license.lower() for e in cat if e.license})
         for wanted in args.license or ():
             if wanted.lower() not in known:
-                from .._config_checks import did_you_mean
+                from ..guards.config import did_you_mean
 
                 hint = did_you_mean(wanted.lower(), known) or f"; known: {known}"
                 raise ConfigError(f"unknown license {wanted!r}{hint}", path="--license")

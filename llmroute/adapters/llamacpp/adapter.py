@@ -558,7 +558,7 @@ class LlamaCpp:
 
 def _collect_abandoned() -> None:
     """Before waiting for a slot, let the collector find streams dropped inside reference
-    cycles: the stream closer gives their slots back (see llmroute._streams)."""
+    cycles: the stream closer gives their slots back (see llmroute.guards.streams)."""
     import gc
 
     gc.collect()

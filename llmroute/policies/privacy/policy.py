@@ -56,7 +56,7 @@ class Privacy:
         if term_list:
             alternation = "|".join(re.escape(t) for t in sorted(term_list, key=len, reverse=True))
             simple.append(_Rx("term", re.compile(rf"(?i)(?<!\w)(?:{alternation})(?!\w)"), left=None, triggered=False))
-        from ..._config_checks import nested_repeat
+        from ...guards.config import nested_repeat
 
         for key, regex in (patterns or {}).items():
             if not isinstance(regex, str):

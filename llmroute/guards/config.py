@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["allowed_imports", "check_env_name", "check_import", "check_options", "did_you_mean", "scrub"]
 

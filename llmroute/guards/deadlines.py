@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from .errors import ProviderTimeoutError
+from ..errors import ProviderTimeoutError
 
 __all__ = ["Alarm", "anext_within", "arm"]
 

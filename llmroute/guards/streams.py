@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import Any
 
-from ._types import StreamChunk
+from .._types import StreamChunk
 
 __all__ = ["AsyncChunkStream", "ChunkStream"]
 
