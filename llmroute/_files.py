@@ -24,6 +24,8 @@ def read_mapping(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {what} file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding
+        raise ConfigError(f"{what} file {str(path)!r} is not UTF-8 text (bad byte at offset {exc.start})") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)

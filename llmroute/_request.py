@@ -99,7 +99,7 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
         if not isinstance(message, Mapping):
             raise InvalidRequestError(f"{where}: must be a dict, got {type(message).__name__}")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:  # a list or dict is unhashable: no raw TypeError
             shown = repr(role) if role is None or (isinstance(role, str) and len(role) < 20) else type(role).__name__
             raise InvalidRequestError(f"{where}.role: must be one of {sorted(ROLES)}, got {shown}")
         if "content" not in message and not message.get("tool_calls") and not message.get("function_call"):
@@ -128,6 +128,8 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
 def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         check = PARAMS.get(key)
+        if key == "stream":
+            raise InvalidRequestError("stream: call router.stream() (or astream()) to stream; completion() returns one answer")
         if check is None:
             close = difflib.get_close_matches(key, PARAMS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; pass provider-specific fields in extra_body"
@@ -160,9 +162,13 @@ def build_request(
         )
     if isinstance(tags, str):
         raise InvalidRequestError("tags: must be a collection of strings, not one string")
-    tag_set = frozenset(tags)
-    if not all(isinstance(t, str) for t in tag_set):
-        raise InvalidRequestError("tags: must be strings")
+    if not isinstance(tags, Iterable) or isinstance(tags, Mapping):
+        raise InvalidRequestError(f"tags: must be a collection of strings, got {type(tags).__name__}")
+    listed = list(tags)
+    for i, tag in enumerate(listed):
+        if not isinstance(tag, str):
+            raise InvalidRequestError(f"tags[{i}]: must be a string, got {type(tag).__name__}")
+    tag_set = frozenset(listed)
     if metadata is not None and not isinstance(metadata, Mapping):
         raise InvalidRequestError(f"metadata: must be a mapping, got {type(metadata).__name__}")
     for name, value in (("user", user), ("tenant", tenant), ("model", model)):

@@ -23,18 +23,37 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ._files import read_mapping
 from ._types import Model, Price
 from .errors import ConfigError
+from .guards.config import (
+    LITELLM_OPTIONS,
+    allowed_imports,
+    check_env_name,
+    check_import,
+    check_options,
+    did_you_mean,
+    rescrubbed,
+    scrub,
+)
 
 if TYPE_CHECKING:
     from .router import Router
@@ -49,11 +68,6 @@ ADAPTERS = {
     "openai": "llmroute.adapters.openai:OpenAI",
     "llamacpp": "llmroute.adapters.llamacpp:LlamaCpp",
     "function": "llmroute.adapters.testing:Function",
-}
-# The fields of built-in adapters with a fixed signature (api_key_env aside): anything else is
-# named as unknown here, before the adapter's own TypeError could say less.
-ADAPTER_FIELDS = {
-    "openai": frozenset({"model", "base_url", "headers", "timeout_s", "connect_timeout_s", "params", "provider"}),
 }
 POLICIES = {
     "privacy": "llmroute.policies:Privacy",
@@ -108,13 +122,18 @@ class AdapterConfig(BaseModel):
     type: str
     api_key_env: str | None = None
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_env_name(value)
+
     def key_missing(self) -> bool:
         return self.api_key_env is not None and not os.environ.get(self.api_key_env)
 
     def build(self, path: str) -> Any:
         factory = _resolve(self.type, ADAPTERS, f"{path}.type")
         kwargs = dict(self.model_extra or {})
-        _check_fields(self.type, kwargs, path)
+        _check_fields(self.type, factory, kwargs, path)
         if self.api_key_env is not None:
             key = os.environ.get(self.api_key_env)
             if not key:
@@ -122,10 +141,11 @@ class AdapterConfig(BaseModel):
             kwargs["api_key"] = key
         try:
             return factory(**kwargs)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            raise rescrubbed(exc, kwargs.values()) from None
         except Exception as exc:
-            raise ConfigError(f"could not build adapter {self.type!r}: {type(exc).__name__}: {_safe(str(exc))}", path=path) from None
+            message = scrub(str(exc), kwargs.values())
+            raise ConfigError(f"could not build adapter {self.type!r}: {type(exc).__name__}: {message}", path=path) from None
 
 
 class ModelConfig(_Strict):
@@ -215,12 +235,14 @@ class PolicyConfig(BaseModel):
         kwargs = dict(self.model_extra or {})
         if not isinstance(target, type) and not kwargs:
             return target  # a plain function policy
+        check_options(target, kwargs, path, f"policy {self.type!r}")
         try:
             return target(**kwargs)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            raise rescrubbed(exc, kwargs.values()) from None
         except Exception as exc:
-            raise ConfigError(f"could not build policy {self.type!r}: {type(exc).__name__}: {_safe(str(exc))}", path=path) from None
+            message = scrub(str(exc), kwargs.values())
+            raise ConfigError(f"could not build policy {self.type!r}: {type(exc).__name__}: {message}", path=path) from None
 
 
 class StateConfig(_Strict):
@@ -294,8 +316,13 @@ class RouterConfig(_Strict):
         """Models whose API key variable is unset: name -> variable."""
         return {m.name: (m.adapter.api_key_env if m.adapter else None) or "" for m in self.models if m.key_missing()}
 
-    def build(self, *, skip_missing_keys: bool = False, **router_kw: Any) -> Router:
-        """The Router; with ``skip_missing_keys`` models whose key is unset are left out."""
+    def build(self, *, skip_missing_keys: bool = False, allow_imports: Sequence[str] | None = None, **router_kw: Any) -> Router:
+        """The Router; with ``skip_missing_keys`` models whose key is unset are left out.
+        ``allow_imports``: module prefixes whose ``module:attr`` types the config may import."""
+        with allowed_imports(allow_imports):
+            return self._build(skip_missing_keys, router_kw)
+
+    def _build(self, skip_missing_keys: bool, router_kw: dict[str, Any]) -> Router:
         from .router import Router
 
         with _importing_from(self._folder):
@@ -318,22 +345,29 @@ class RouterConfig(_Strict):
             raise
 
 
-def _check_fields(kind: str, kwargs: Mapping[str, Any], path: str) -> None:
-    allowed = ADAPTER_FIELDS.get(kind)
-    if allowed is None:
-        return
-    if "api_key" in kwargs:  # the value is never echoed: only that it should not be here
+def _check_fields(kind: str, factory: Any, kwargs: Mapping[str, Any], path: str) -> None:
+    """Every option the adapter (or what it passes them on to) takes; anything else is a typo."""
+    if kind == "openai" and "api_key" in kwargs:  # the value is never echoed: only that it should not be here
         raise ConfigError("a key is not written in the config: put it in an environment variable and name it with api_key_env", path=f"{path}.api_key")
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"unknown field {unknown[0]!r} for adapter type {kind!r}; known: {sorted(allowed | {'api_key_env', 'type'})}",
-            path=f"{path}.{unknown[0]}",
-        )
+    extra: frozenset[str] = frozenset()
+    if kind == "litellm":
+        from ._request import PARAMS
+
+        extra = LITELLM_OPTIONS | frozenset(PARAMS)
+    elif kind == "llamacpp":
+        extra = _llama_options()
+    check_options(factory, kwargs, path, f"adapter type {kind!r}", extra | {"api_key_env"}, hidden={"api_key"} if kind == "openai" else set())
 
 
-def _safe(text: str) -> str:
-    return "(details withheld: may contain a secret)" if any(w in text.lower() for w in _SECRET_WORDS) else text
+def _llama_options() -> frozenset[str]:
+    """llama_cpp.Llama's own keywords, which LlamaCpp passes on (empty when it is not installed)."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return frozenset()
+    import inspect
+
+    return frozenset(inspect.signature(Llama).parameters) - {"kwargs", "self"}
 
 
 def _resolve(name: str, builtins: Mapping[str, str], path: str) -> Any:
@@ -341,11 +375,19 @@ def _resolve(name: str, builtins: Mapping[str, str], path: str) -> Any:
     if ":" not in target:
         raise ConfigError(f"unknown type {name!r}; use one of {sorted(builtins)} or 'package.module:attribute'", path=path)
     module_name, _, attr = target.partition(":")
+    check_import(module_name, path)
     try:
-        return getattr(import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        module = import_module(module_name)
+    except ImportError as exc:
         where = ", ".join(str(f) for f in _search_folders())
-        raise ConfigError(f"cannot import {target!r}: {exc} (looked in {where} and sys.path)", path=path) from exc
+        raise ConfigError(
+            f"cannot import {target!r}: {exc} (looked in {where} and sys.path); put its folder on PYTHONPATH",
+            path=path,
+        ) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"module {module_name!r} has no attribute {attr!r}", path=path) from None
 
 
 _CONFIG_FOLDER: ContextVar[Path | None] = ContextVar("llmroute_config_folder", default=None)
@@ -403,15 +445,44 @@ def load_config(source: str | PathLike[str] | Mapping[str, Any]) -> RouterConfig
     except ValidationError as exc:
         err = exc.errors()[0]
         where = _location(tuple(err["loc"]))
+        hint = ""
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            hint = did_you_mean(str(err["loc"][-1]), _fields_at(tuple(err["loc"][:-1])))
         secret = any(w in where.lower() for w in _SECRET_WORDS)
         bad = err.get("input")
         shown = repr(bad) if isinstance(bad, (str, int, float, bool)) or bad is None else ""
+        secret = secret or scrub(shown, ()) != shown  # a key-shaped value is never echoed, wherever it sits
         value = "" if secret or err["type"] == "missing" or not shown or len(shown) > 80 else f" (got {shown})"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         message = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{message}{value}{more}", path=None if where == "(root)" else where) from None
+        if err["type"] == "extra_forbidden":
+            message, value = "unknown option", ""
+        raise ConfigError(f"{message}{value}{hint}{more}", path=None if where == "(root)" else where) from None
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the config model at ``loc`` (for "did you mean")."""
+    model: Any = RouterConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return []
+        found = [a for a in (field.annotation, *_args(field.annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = found[0] if found else None
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _args(annotation: Any) -> list[Any]:
+    import typing
+
+    out: list[Any] = []
+    for arg in typing.get_args(annotation):
+        out.extend([arg, *_args(arg)])
+    return out
 
 
 def load_router(source: str | PathLike[str] | Mapping[str, Any], **kw: Any) -> Router:
-    """Validate a config and build its Router."""
+    """Validate a config and build its Router (``allow_imports=[...]``: see RouterConfig.build)."""
     return load_config(source).build(**kw)

@@ -20,10 +20,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+    Sequence,
+)
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._plan import AttemptPlan, PlanSettings, Step, decide
 from ._request import build_request
@@ -51,6 +57,8 @@ from .errors import (
     ProviderTimeoutError,
     StreamInterruptedError,
 )
+from .guards.deadlines import anext_within
+from .guards.streams import AsyncChunkStream, ChunkStream
 from .observability.facts import CallSummary, Operation
 from .observability.spans import AttemptSpan, CallTrace, Telemetry
 from .policies.base import Policy, StatefulPolicy, is_stateful, policy_name
@@ -68,7 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Router"]
 
-_S = TypeVar("_S", Iterator[StreamChunk], AsyncIterator[StreamChunk])
 _RESERVE_TRIES = 3  # decide again this often when concurrent requests took a reservation's room
 
 
@@ -167,11 +174,12 @@ class Router:
                 model.adapter.check()
 
     @classmethod
-    def from_config(cls, source: str | PathLike[str] | Mapping[str, Any]) -> Router:
-        """Build a Router from a YAML/JSON file or a dict (see docs/configuration.md)."""
+    def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], *, allow_imports: Sequence[str] | None = None) -> Router:
+        """Build a Router from a YAML/JSON file or a dict (see docs/configuration.md);
+        ``allow_imports`` lists the module prefixes its ``module:attr`` types may import."""
         from .config import load_router
 
-        return load_router(source)
+        return load_router(source, allow_imports=allow_imports)
 
     # -- introspection -------------------------------------------------------------------
     @property
@@ -323,17 +331,18 @@ class Router:
             return await in_thread(io, call.answered, result)
         raise call.exhausted()
 
-    def stream(self, messages: Any, **kw: Any) -> Iterator[StreamChunk]:
+    def stream(self, messages: Any, **kw: Any) -> ChunkStream:
         """Route and stream chunks. Bad input raises here, before anything is sent.
 
         A failure before the first content chunk falls back to the next model; a failure after
-        it raises StreamInterruptedError carrying the partial text.
+        it raises StreamInterruptedError carrying the partial text. ``close()`` the stream (or
+        use ``with``) to stop early: the provider stream is closed before ``close()`` returns.
         """
         call = self._start(messages, kw, stream=True)
         stream = self._stream(call) if self._cascade is None else self._cascade.stream(self, call)
-        return _settle_when_dropped(stream, call)
+        return ChunkStream(stream, call.end)
 
-    def _stream(self, call: _Call, first: Step | None = None) -> Iterator[StreamChunk]:
+    def _stream(self, call: _Call, first: Step | None = None) -> Generator[StreamChunk, None, None]:
         with call:  # ends the call when the stream ends, fails or is closed
             chunk_id = _new_id()
             while (step := first or call.next()) is not None:
@@ -362,20 +371,20 @@ class Router:
                 return
             raise call.exhausted()
 
-    def astream(self, messages: Any, **kw: Any) -> AsyncIterator[StreamChunk]:
-        """The async twin of :meth:`stream`. Bad input raises here; with a remote state store,
-        deciding and holding happen on first iteration, in a worker thread (a cascade decides
-        here, on the caller's thread)."""
+    def astream(self, messages: Any, **kw: Any) -> AsyncChunkStream:
+        """The async twin of :meth:`stream`; ``await s.aclose()`` or ``async with`` stops early.
+        Bad input raises here; with a remote state store, deciding and holding happen on first
+        iteration, in a worker thread (a cascade decides here, on the caller's thread)."""
         request = self._request(messages, kw, stream=True)
         if self._offload and self._cascade is None:
-            return self._astream(None, request=request)
+            return AsyncChunkStream(self._astream(None, request=request), _nothing_begun)
         call = self._begin(request)
         stream = self._astream(call) if self._cascade is None else self._cascade.astream(self, call)
-        return _settle_when_dropped(stream, call)
+        return AsyncChunkStream(stream, call.end)
 
     async def _astream(
         self, call: _Call | None, first: Step | None = None, *, request: Request | None = None
-    ) -> AsyncIterator[StreamChunk]:
+    ) -> AsyncGenerator[StreamChunk, None]:
         io = self._offload
         if call is None:
             assert request is not None
@@ -390,7 +399,8 @@ class Router:
                 events = step.model.adapter.astream(acc.request)
                 try:
                     try:
-                        async for event in events:
+                        # the deadline bounds each wait, so keep-alive comments cannot stretch it
+                        while (event := await anext_within(events, call.plan.remaining_s())) is not None:
                             chunk = acc.add(event)
                             if chunk is not None:
                                 yield chunk
@@ -590,13 +600,6 @@ class _Call:
             self._router._release(self.request)
 
 
-def _settle_when_dropped(stream: _S, call: _Call) -> _S:
-    """A stream dropped unfinished (never iterated, or closed early) still ends its call — trace,
-    audit, reservations — when it is collected."""
-    weakref.finalize(stream, call.end, GeneratorExit())
-    return stream
-
-
 class _StreamState:
     """What one streamed attempt has delivered so far; shared by both stream loops."""
 
@@ -690,6 +693,11 @@ class _StreamState:
             request_id=self.call.request.id,
         ))
         return chunks
+
+
+def _nothing_begun(exc: BaseException) -> None:
+    """Settling a lazily begun stream (remote store) dropped before its first read: no call began."""
+    return None
 
 
 def _new_id() -> str:

@@ -33,7 +33,7 @@ class Received:
 
 FAULTS = (
     "429", "500", "503", "hang", "reset", "malformed", "empty", "cut_before", "cut_after",
-    "context_length", "content_filter", "401",
+    "context_length", "content_filter", "401", "keepalive",
 )
 
 
@@ -48,12 +48,15 @@ class Fault:
     start a stream and drop the connection before / after the first content chunk (for a plain
     request both drop the connection mid-body); "context_length"/"content_filter" answer 400
     with the error body OpenAI sends; "401" answers 401 echoing the bearer token it got, as
-    OpenAI's "Incorrect API key provided" does (and in a Www-Authenticate header).
+    OpenAI's "Incorrect API key provided" does (and in a Www-Authenticate header); "keepalive"
+    starts a stream and sends only SSE comments (``: keep-alive``) every ``keepalive_s`` for
+    ``hang_s`` (or until the server stops) before streaming the reply (a plain request: "hang").
     """
 
     kind: str
     retry_after: float | None = None
     hang_s: float = 30.0
+    keepalive_s: float = 0.2
 
     def __post_init__(self) -> None:
         if self.kind not in FAULTS:
@@ -162,9 +165,23 @@ class OpenAIServer:
             h._json(429, _error("Rate limit reached for requests", "requests", "rate_limit_exceeded"), headers)
         elif kind in ("500", "503"):
             h._json(int(kind), _error("The server had an error while processing your request.", "server_error"))
-        elif kind == "hang":
+        elif kind == "hang" or (kind == "keepalive" and not body.get("stream")):
             self._stopping.wait(fault.hang_s)
             return False  # then answer normally (the client has given up by then)
+        elif kind == "keepalive":
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            h.send_header("Connection", "close")
+            h.end_headers()
+            until = time.monotonic() + fault.hang_s
+            try:
+                while time.monotonic() < until and not self._stopping.wait(fault.keepalive_s):
+                    h.wfile.write(b": keep-alive\n\n")
+                    h.wfile.flush()
+            except OSError:  # the client gave up and closed the connection
+                h.close_connection = True
+                return True
+            self.stream(h, body, self.reply(body), headers_sent=True)
         elif kind == "reset":
             _reset(h)
         elif kind == "malformed":
@@ -246,18 +263,20 @@ class OpenAIServer:
         }
 
     def stream(
-        self, h: Any, body: dict[str, Any], text: str, *, cut_after: int | None = None, chunked: bool = False
+        self, h: Any, body: dict[str, Any], text: str, *, cut_after: int | None = None, chunked: bool = False,
+        headers_sent: bool = False,
     ) -> None:
         """SSE reply. ``cut_after=N`` drops the connection after N content chunks; with
         ``chunked`` the body is chunk-encoded (as OpenAI sends it), so a cut is a protocol error
         the client must notice, not a clean end of a close-delimited body."""
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream")
-        if chunked:
-            h.send_header("Transfer-Encoding", "chunked")
-        else:
-            h.send_header("Connection", "close")
-        h.end_headers()
+        if not headers_sent:
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            if chunked:
+                h.send_header("Transfer-Encoding", "chunked")
+            else:
+                h.send_header("Connection", "close")
+            h.end_headers()
         model = body.get("model", "unknown")
 
         def event(payload: dict[str, Any]) -> None:

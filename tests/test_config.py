@@ -61,7 +61,7 @@ def test_dict_config_routes_and_calls(monkeypatch: pytest.MonkeyPatch) -> None:
         "policies": [{"type": "test_config:local_only"}],
         "router": {"default_output_tokens": 64},
     }
-    router = Router.from_config(config)
+    router = Router.from_config(config, allow_imports=["test_config"])
     hosted = router.models[1].adapter
     assert isinstance(hosted, LiteLLM) and "sk-from-env-XYZ" not in repr(hosted)
     assert router.route([{"role": "user", "content": "hi"}]).estimated_output_tokens == 64
@@ -91,7 +91,7 @@ def test_missing_keys_can_be_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"models": [{"name": "a", "adapter": {"type": "nope"}}]}, r"models\[0\].adapter.type: unknown type 'nope'"),
         ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}}], "policies": [{"type": "nope"}]}, r"policies\[0\].type"),
         ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}}] * 2}, "duplicate model name 'a'"),
-        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "colour": "red"}]}, r"models\[0\].colour: Extra inputs"),
+        ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "colour": "red"}]}, r"models\[0\].colour: unknown option"),
         ({"models": [{"name": "a", "adapter": {"type": "function", "fn": echo}, "price": {"input": 1, "usd_per_hour": 2}}]}, "not both"),
     ],
 )

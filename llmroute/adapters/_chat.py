@@ -7,11 +7,13 @@ only how to send (``_send`` / ``_asend``) and what to import first (``_load``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._types import Completion, Request, StreamEvent, Usage
-from ..errors import ProviderError, ProviderUnavailableError
+from ..errors import ProviderError, ProviderTimeoutError, ProviderUnavailableError
+from ..guards.deadlines import Alarm, arm
 from ._errors import Secrets, chained, translate
 
 __all__ = ["ChatAdapter"]
@@ -80,8 +82,11 @@ class ChatAdapter:
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         empty = True
         response: Any = None
+        alarm: Alarm | None = None
+        started = time.monotonic()
         try:
             response = self._send(request, True)
+            alarm = _deadline(request, response, started)
             for chunk in response:
                 event = _event(chunk)
                 empty = empty and _empty(event, chunk)
@@ -89,12 +94,17 @@ class ChatAdapter:
         except ProviderError:
             raise
         except Exception as exc:
-            error = chained(translate(exc, self._secrets), exc, self._secrets)
+            error = _stream_timeout() if alarm and alarm.fired else chained(translate(exc, self._secrets), exc, self._secrets)
         else:
-            if empty:
+            if alarm and alarm.fired:  # the socket was shut down: the body ended early, not the reply
+                error = _stream_timeout()
+            elif empty:
                 raise ProviderUnavailableError(_EMPTY_STREAM)
-            return
+            else:
+                return
         finally:
+            if alarm is not None:
+                alarm.cancel()  # before the connection can go back to the pool
             _release(response)  # a caller who stops early must not leave the connection open
         raise error
 
@@ -118,6 +128,18 @@ class ChatAdapter:
         finally:
             await _arelease(response)
         raise error
+
+
+def _stream_timeout() -> ProviderTimeoutError:
+    return ProviderTimeoutError("request deadline reached while streaming")
+
+
+def _deadline(request: Request, response: Any, started: float) -> Alarm | None:
+    """A request's ``timeout`` bounds a whole stream: keep-alive comments must not extend it."""
+    timeout = request.params.get("timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout == float("inf"):
+        return None
+    return arm(timeout - (time.monotonic() - started), response)
 
 
 def _release(response: Any) -> None:

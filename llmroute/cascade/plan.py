@@ -17,7 +17,7 @@ from ..errors import ConfigError, NoEligibleModelError
 from .checks import Answer, Judge, as_checks, check_name
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncGenerator, Generator
 
     from .._plan import AttemptPlan, PlanSettings, Step
     from .._types import Attempt, Decision, Model, Request, Response, StreamChunk
@@ -185,12 +185,12 @@ class Cascade:
 
         return await acomplete(self, call)
 
-    def stream(self, router: Router, call: _Call) -> Iterator[StreamChunk]:
+    def stream(self, router: Router, call: _Call) -> Generator[StreamChunk, None, None]:
         from .run import stream
 
         return stream(self, router, call)
 
-    def astream(self, router: Router, call: _Call) -> AsyncIterator[StreamChunk]:
+    def astream(self, router: Router, call: _Call) -> AsyncGenerator[StreamChunk, None]:
         from .run import astream
 
         return astream(self, router, call)

@@ -10,7 +10,7 @@ escalate is asked without streaming and checked; the last one that may be asked 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -205,7 +205,7 @@ def complete(cascade: Cascade, call: _Call) -> Response:
     return _respond(call, walk, *_ended(call, walk, completions))
 
 
-def stream(cascade: Cascade, router: Router, call: _Call) -> Iterator[StreamChunk]:
+def stream(cascade: Cascade, router: Router, call: _Call) -> Generator[StreamChunk, None, None]:
     with call:
         walk, completions = _start(cascade, call), dict[int, Completion]()
         while (step := call.next()) is not None:
@@ -225,7 +225,7 @@ def stream(cascade: Cascade, router: Router, call: _Call) -> Iterator[StreamChun
                     parts.append(chunk.content)
                     yield chunk
             finally:
-                live.close()  # type: ignore[attr-defined]
+                live.close()
             return
         yield from _chunks(call, walk, *_ended(call, walk, completions))
 
@@ -288,7 +288,7 @@ async def acomplete(cascade: Cascade, call: _Call) -> Response:
     return _respond(call, walk, *_ended(call, walk, completions))
 
 
-async def astream(cascade: Cascade, router: Router, call: _Call) -> AsyncIterator[StreamChunk]:
+async def astream(cascade: Cascade, router: Router, call: _Call) -> AsyncGenerator[StreamChunk, None]:
     with call:
         walk, completions = _start(cascade, call), dict[int, Completion]()
         while (step := call.next()) is not None:
@@ -309,7 +309,7 @@ async def astream(cascade: Cascade, router: Router, call: _Call) -> AsyncIterato
                     parts.append(chunk.content)
                     yield chunk
             finally:
-                await live.aclose()  # type: ignore[attr-defined]
+                await live.aclose()
             return
         for chunk in _chunks(call, walk, *_ended(call, walk, completions)):
             yield chunk

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ..errors import LLMRouteError
+from ..errors import ConfigError, LLMRouteError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cat = catalog.load(args.catalog)
+        known = sorted({e.license.lower() for e in cat if e.license})
+        for wanted in args.license or ():
+            if wanted.lower() not in known:
+                from ..guards.config import did_you_mean
+
+                hint = did_you_mean(wanted.lower(), known) or f"; known: {known}"
+                raise ConfigError(f"unknown license {wanted!r}{hint}", path="--license")
         entries = cat.filter(
             open_weights=True if args.open_weights else (False if args.proprietary else None),
             license=args.license,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import LLMRouteError
@@ -24,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, dest="max_tokens")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.add_argument("--explain", action="store_true", help="print every model's fate as a table: rank, or which policy dropped it and why")
+    parser.add_argument(
+        "--allow-import", action="append", default=[], metavar="PREFIX", dest="allow_import",
+        help="module prefix whose 'module:attr' policies/adapters the config may import (repeatable); "
+        "modules next to the config file are found",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config)
-        router = cfg.build(skip_missing_keys=True)
+        with config_folder_on_path(args.config):
+            router = cfg.build(skip_missing_keys=True, allow_imports=args.allow_import)
         kw = {k: v for k in ("model", "tenant", "classification", "max_tokens") if (v := getattr(args, k)) is not None}
         decision = router.route([{"role": "user", "content": args.prompt}], **kw)
     except LLMRouteError as exc:
@@ -57,6 +66,18 @@ def run(args: argparse.Namespace) -> int:
         for name, env in skipped.items():
             print(f"skipped {name}: {env} is not set")
     return 0
+
+
+@contextlib.contextmanager
+def config_folder_on_path(config: str) -> Iterator[None]:
+    """Find ``module:attr`` code that lies next to the config file (only allowed modules load)."""
+    folder = str(Path(config).resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
 
 
 def explain_table(router: Router, decision: Decision) -> str:

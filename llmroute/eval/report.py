@@ -63,11 +63,18 @@ def _rows(result: ReplayResult) -> list[list[str]]:
 _HEADER = ["policy", "quality", "total cost", "per request", "savings", "share of calls"]
 
 
+def cost_phrase(result: ReplayResult) -> str:
+    """"at 42.0% lower cost", or a warning when the dataset gave no costs to compare."""
+    if not result.premium.total_cost:
+        return "(no costs in the dataset: savings cannot be computed; give per-model costs)"
+    return f"at {result.savings:.1%} lower cost"
+
+
 def summary_table(result: ReplayResult) -> str:
     """The replay next to always using each model; savings are against the premium model."""
     head = (
         f"{len(result.choices)} requests, {result.refused} refused; premium model {result.premium.model}: "
-        f"router quality {result.quality_vs_premium:.1%} of premium at {result.savings:.1%} lower cost"
+        f"router quality {result.quality_vs_premium:.1%} of premium {cost_phrase(result)}"
     )
     return head + "\n" + table(_HEADER, _rows(result))
 
@@ -155,7 +162,7 @@ def write_report(report: Report, out_dir: str | os.PathLike[str], *, plots: bool
     lines.append(
         f"{len(result.choices)} requests replayed offline ({result.refused} refused by the policies). "
         f"Premium model: `{result.premium.model}`. The router reached {result.quality_vs_premium:.1%} of its "
-        f"quality at {result.savings:.1%} lower cost."
+        f"quality {cost_phrase(result)}."
     )
     lines += ["", "## Summary", "", _md_table(_HEADER, _rows(result)), ""]
     if report.curves:

@@ -332,7 +332,7 @@ def test_config_type_openai(openai_server: OpenAIServer, monkeypatch: pytest.Mon
     assert sent.body["max_tokens"] == 9
 
     bad = {"models": [{"name": "self", "adapter": {"type": "openai", "model": "m", "base_url": "http://h/v1", "api_base": "x"}}]}
-    with pytest.raises(ConfigError, match=r"unknown field.*api_base.*base_url") as info:
+    with pytest.raises(ConfigError, match=r"unknown option.*api_base.*did you mean .base_url") as info:
         load_router(bad)
     assert "models[0].adapter" in str(info.value)
 

@@ -360,6 +360,7 @@ class LlamaCpp:
         got = self._pool.take(event.set)
         if isinstance(got, Slot):
             return got
+        _collect_abandoned()
         if not event.wait(call.control.remaining()):
             self._pool.abandon(got)
             raise ProviderTimeoutError(f"timed out after {call.timeout}s waiting for a free llama.cpp instance")
@@ -382,6 +383,7 @@ class LlamaCpp:
             return got
         waiter = got
         mine.append(waiter)
+        _collect_abandoned()
         try:
             await asyncio.wait_for(future, call.control.remaining())
         except asyncio.TimeoutError:
@@ -563,6 +565,14 @@ class LlamaCpp:
         finally:
             call.control.cancel()  # a consumer that left early stops generation at the next token
             work.cancel()
+
+
+def _collect_abandoned() -> None:
+    """Before waiting for a slot, let the collector find streams dropped inside reference
+    cycles: the stream closer gives their slots back (see llmroute.guards.streams)."""
+    import gc
+
+    gc.collect()
 
 
 def _quiet(fn: Callable[[], None]) -> Callable[[], None]:

@@ -61,8 +61,17 @@ class Privacy:
         if term_list:
             alternation = "|".join(re.escape(t) for t in sorted(term_list, key=len, reverse=True))
             simple.append(_Rx("term", re.compile(rf"(?i)(?<!\w)(?:{alternation})(?!\w)"), left=None, triggered=False))
+        from ...guards.config import nested_repeat
+
         for key, regex in (patterns or {}).items():
+            if not isinstance(regex, str):
+                raise ConfigError(f"must be a regex string, got {type(regex).__name__}", path=f"privacy.patterns.{key}")
             try:
+                if nested_repeat(regex):  # Python's re has no timeout: refuse the shape that never ends
+                    raise ConfigError(
+                        "a repeat inside a repeat (like (a+)+) can take for ever on some text; rewrite it without nesting",
+                        path=f"privacy.patterns.{key}",
+                    )
                 simple.append(_Rx(f"pattern:{key}", re.compile(regex), left=None, triggered=False))
             except re.error as exc:
                 raise ConfigError(f"invalid regex: {exc}", path=f"privacy.patterns.{key}") from None
