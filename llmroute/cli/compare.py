@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, LLMRouteError
+from .route import add_allow_import
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--prompts", help="file of prompts: one a line (.txt) or a dataset (.jsonl/.csv)")
     parser.add_argument("--max-tokens", type=int, dest="max_tokens", help="max_tokens for every call")
     parser.add_argument("--json", action="store_true", help="print one JSON object per prompt and model")
+    add_allow_import(parser)
 
 
 def _prompts(args: argparse.Namespace) -> list[list[dict[str, Any]]]:
@@ -59,13 +61,15 @@ def _ask(router: Any, messages: list[dict[str, Any]], model: str, params: dict[s
 def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..eval.report import table
+    from .route import config_code
 
     try:
         models = [m.strip() for m in args.models.split(",") if m.strip()]
         if len(models) < 2:
             raise ConfigError("name two or more models to compare", path="--models")
         prompts = _prompts(args)
-        router = load_config(args.config).build()
+        with config_code(args):
+            router = load_config(args.config).build()
         known = {m.name for m in router.models}
         unknown = [m for m in models if m not in known]
         if unknown:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMRouteError
+from .route import add_allow_import
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--online", metavar="OUT.jsonl", help="first run the prompts through the config's real models, recording outcomes here (resumable), then evaluate those")
     parser.add_argument("--models", help="online mode: comma-separated models to ask (default: all)")
     parser.add_argument("--no-plots", action="store_true", help="write the report without PNG plots")
+    add_allow_import(parser)
 
 
 def _scorer(router: Any) -> tuple[int, Any] | None:
@@ -46,8 +48,11 @@ def _scorer(router: Any) -> tuple[int, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .route import config_code
+
     try:
-        return _run(args)
+        with config_code(args):
+            return _run(args)
     except LLMRouteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -27,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, dest="max_tokens")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.add_argument("--explain", action="store_true", help="print every model's fate as a table: rank, or which policy dropped it and why")
+    add_allow_import(parser)
+
+
+def add_allow_import(parser: argparse.ArgumentParser) -> None:
+    """``--allow-import``: the commands that load a config share it."""
     parser.add_argument(
         "--allow-import", action="append", default=[], metavar="PREFIX", dest="allow_import",
         help="module prefix whose 'module:attr' policies/adapters the config may import (repeatable); "
@@ -66,6 +71,18 @@ def run(args: argparse.Namespace) -> int:
         for name, env in skipped.items():
             print(f"skipped {name}: {env} is not set")
     return 0
+
+
+@contextlib.contextmanager
+def config_code(args: argparse.Namespace) -> Iterator[None]:
+    """While a command builds routers: ``--allow-import`` prefixes allowed, the config's folder searched."""
+    from ..guards.config import allowed_imports
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(allowed_imports(args.allow_import))
+        if getattr(args, "config", None):
+            stack.enter_context(config_folder_on_path(args.config))
+        yield
 
 
 @contextlib.contextmanager

@@ -75,13 +75,15 @@ def test_module_attr_policies_are_found_beside_the_config_or_in_cwd(tmp_path: Pa
     (conf if where == "config folder" else work).joinpath(f"{module}.py").write_text(POLICY_MODULE)
     (conf / "router.yaml").write_text(CONFIG.replace("POLICY", module))
     done = _run(["route", "--config", str(conf / "router.yaml"), "hello"], cwd=work)
+    assert done.returncode == 1 and f"--allow-import {module}" in done.stderr  # config code runs only when allowed
+    done = _run(["route", "--config", str(conf / "router.yaml"), "--allow-import", module, "hello"], cwd=work)
     assert done.returncode == 0, done.stderr
     assert "model: self" in done.stdout and "not self" in done.stdout
 
 
 def test_a_failed_import_says_where_it_looked(tmp_path: Path) -> None:
     (tmp_path / "router.yaml").write_text(CONFIG.replace("POLICY", "no_such_module"))
-    done = _run(["route", "--config", str(tmp_path / "router.yaml"), "hello"], cwd=tmp_path)
+    done = _run(["route", "--config", str(tmp_path / "router.yaml"), "--allow-import", "no_such_module", "hello"], cwd=tmp_path)
     assert done.returncode == 1
     assert "policies[0].type: cannot import 'no_such_module:only_self': No module named 'no_such_module'" in done.stderr
     assert f"looked in {tmp_path}" in done.stderr

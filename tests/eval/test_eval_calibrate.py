@@ -72,7 +72,8 @@ def _dataset() -> Dataset:
     ))
 
 
-def test_written_config_routes_as_calibrated(tmp_path: Path) -> None:
+def test_written_config_routes_as_calibrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMROUTE_ALLOW_IMPORTS", "eval_helpers")  # the config names eval_helpers:LengthScore
     data = _dataset()
     config = {
         "models": [

@@ -17,6 +17,12 @@ from llmroute.cli import main
 from llmroute.eval.dataset import load_dataset
 
 HERE = Path(__file__).resolve().parents[1]  # tests/: the helpers a subprocess imports
+
+
+@pytest.fixture(autouse=True)
+def _allow_eval_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The configs here name ``eval_helpers:LengthScore``: config code runs only when allowed."""
+    monkeypatch.setenv("LLMROUTE_ALLOW_IMPORTS", "eval_helpers")
 PNG = b"\x89PNG\r\n\x1a\n"
 LONG = "Explain, step by step, why the sky looks blue at noon and red at dusk."
 
@@ -80,9 +86,10 @@ def test_eval_on_a_routerbench_slice_in_a_subprocess(routerbench: Path, tmp_path
         {"name": "gpt-4-1106-preview", "adapter": {"type": "litellm", "model": "openai/gpt-4", "api_key_env": "LLMROUTE_UNSET_KEY"}},
         {"name": "mistralai/mixtral-8x7b-chat", "adapter": {"type": "litellm", "model": "openai/mixtral", "api_key_env": "LLMROUTE_UNSET_KEY"}},
     ], threshold=0.9, scale=5000.0)  # ARC prompts are 1.8k to 4.2k characters
-    env = os.environ | {"PYTHONPATH": str(HERE)}
+    env = {k: v for k, v in os.environ.items() if k != "LLMROUTE_ALLOW_IMPORTS"} | {"PYTHONPATH": str(HERE)}
     proc = subprocess.run(
         [sys.executable, "-m", "llmroute.cli", "eval", str(slice_path), "--format", "routerbench", "--config", str(cfg),
+         "--allow-import", "eval_helpers",
          "--out", str(tmp_path / "out"), "--budget", "100", "--requests", "100000"],
         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path,
     )
