@@ -198,6 +198,7 @@ class Constraint:
     max_cost: float | None = None  # USD, estimated for this request
     data: Mapping[str, Any] = field(default_factory=dict)
     redact: Callable[[tuple[Message, ...]], Redacted] | None = None
+    needs: frozenset[str] | None = None  # capabilities every serving model must have (tools, json, vision)
 
     def redacts(self, model: Model) -> bool:
         """Whether ``model`` may only see a redacted copy of the request."""
@@ -213,6 +214,8 @@ class Constraint:
             return f"{self.name}: {self.reason}; hosting {model.hosting!r} not in {{{allowed}}}"
         if self.models is not None and model.name not in self.models:
             return f"{self.name}: {self.reason}; model not allowed"
+        if self.needs and not self.needs <= model.capabilities:
+            return f"{self.name}: {self.reason}; lacks {', '.join(sorted(self.needs - model.capabilities))}"
         if self.max_cost is not None and estimated_cost is None:
             return f"{self.name}: {self.reason}; price unknown"
         if self.max_cost is not None and estimated_cost is not None and estimated_cost > self.max_cost:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._types import Model, Request, Verdict
+from .._types import Constraint, Model, Request, Verdict
 from .._validate import number
 
 __all__ = ["Fit"]
@@ -46,4 +46,9 @@ class Fit:
             return None
 
         need_txt = f"needs {', '.join(sorted(needs))}; " if needs else ""
-        return Verdict.filter(candidates, why_not, f"{need_txt}~{prompt} + {output} tokens", data={"tokens": wanted})
+        # A missing capability is hard (a pinned model that lacks tools would fail at the provider,
+        # or worse, silently ignore them); the window stays a preference, since the size is estimated.
+        hard = (Constraint(self.name, f"request needs {', '.join(sorted(needs))}", needs=needs),) if needs else ()
+        return Verdict.filter(
+            candidates, why_not, f"{need_txt}~{prompt} + {output} tokens", data={"tokens": wanted}, constraints=hard
+        )

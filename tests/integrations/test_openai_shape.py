@@ -99,6 +99,13 @@ def test_tools_pass_through_and_fit_drops_the_model_that_cannot_call_them(openai
     assert resp.choices[0].finish_reason == "stop" or resp.choices[0].finish_reason == "tool_calls"
 
 
+def test_a_pinned_model_that_lacks_tools_is_refused_before_any_call(openai_server: OpenAIServer) -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    with pytest.raises(NoEligibleModelError, match="lacks tools"):
+        _router(openai_server).chat.completions.create(model="small", messages=MSG, tools=tools)
+    assert openai_server.requests == 0  # the provider never sees a request it would fail or silently ignore
+
+
 def test_response_format_passes_through_to_a_json_model(openai_server: OpenAIServer) -> None:
     openai_server.reply = lambda body: '{"ok": true}'
     fmt = {"type": "json_object"}
