@@ -347,6 +347,9 @@ class StreamEvent:
     usage: Usage | None = None
     response_id: str | None = None
     response_model: str | None = None
+    # OpenAI-shaped tool-call deltas ({"index", "id", "type", "function": {"name", "arguments"}},
+    # keys present only where the provider sent them): a call's arguments arrive in pieces
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +443,7 @@ class Response:
 class Delta:
     content: str | None = None
     role: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None  # as StreamEvent.tool_calls
 
 
 @dataclass(frozen=True, slots=True)

@@ -610,6 +610,7 @@ class _StreamState:
         self.chunk_id = chunk_id
         self.request = call.begin(step)
         self.parts: list[str] = []
+        self.calls: list[Mapping[str, Any]] = []  # tool-call deltas, counted when usage is missing
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
         self.response_id: str | None = None
@@ -632,15 +633,18 @@ class _StreamState:
         if remaining is not None and remaining <= 0:  # a stream that trickles on past the deadline
             raise ProviderTimeoutError("request deadline reached while streaming")
         text = event.text if self.restoring is None else self.restoring.feed(event.text)
+        if event.tool_calls:  # passed on as sent: like a reply's tool calls, never restored
+            self.calls.extend(event.tool_calls)
+            return self._chunk(text, event.tool_calls)
         return self._chunk(text) if text else None
 
-    def _chunk(self, text: str) -> StreamChunk:
+    def _chunk(self, text: str, calls: tuple[Mapping[str, Any], ...] | None = None) -> StreamChunk:
         role = "assistant" if not self.parts else None
         self.parts.append(text)
         return StreamChunk(
             id=self.chunk_id,
             model=self.model.name,
-            choices=(ChunkChoice(Delta(content=text, role=role)),),
+            choices=(ChunkChoice(Delta(content=text or None if calls else text, role=role, tool_calls=calls)),),
             decision=self.plan.decision,
             request_id=self.call.request.id,
         )
@@ -650,7 +654,7 @@ class _StreamState:
         nothing was generated (the provider charged nothing we can see)."""
         if not self.parts and self.usage is None:
             return None
-        return counted_usage(self.usage, self.plan.request, "".join(self.parts))
+        return counted_usage(self.usage, self.plan.request, "".join(self.parts), self.calls)
 
     def fail(self, exc: LLMRouteError) -> None:
         self.booked = True
@@ -680,7 +684,7 @@ class _StreamState:
         chunks = [self._chunk(tail)] if tail else []
         text = "".join(self.parts)
         self.booked = True
-        attempt = self.call.succeeded(counted_usage(self.usage, self.plan.request, text), text, self.finish_reason)
+        attempt = self.call.succeeded(counted_usage(self.usage, self.plan.request, text, self.calls), text, self.finish_reason)
         usage = attempt.usage
         chunks.append(StreamChunk(
             id=self.chunk_id,

@@ -285,7 +285,20 @@ class OpenAIServer:
             h.wfile.flush()
 
         base = {"id": "chatcmpl-test123", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
-        words = text.split(" ")
+        whole = self.message(body) if self.message is not None else {}
+        calls = whole.get("tool_calls") or ()
+        if calls:  # tool calls stream as OpenAI sends them: the head, then arguments in pieces
+            for i, call in enumerate(calls):
+                head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}
+                first = {"role": "assistant", "content": None} if i == 0 else {}
+                event(base | {"choices": [{"index": 0, "delta": first | {"tool_calls": [head]}, "finish_reason": None}]})
+                args = call["function"]["arguments"]
+                for j in range(0, len(args), 7):
+                    piece = {"index": i, "function": {"arguments": args[j:j + 7]}}
+                    event(base | {"choices": [{"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}]})
+            words = []
+        else:
+            words = ((whole.get("content") or "") if self.message is not None else text).split(" ")
         for i, word in enumerate(words):
             if cut_after is not None and i >= cut_after:
                 h.close_connection = True
@@ -297,7 +310,7 @@ class OpenAIServer:
             event(base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
             if self.chunk_delay_s:
                 time.sleep(self.chunk_delay_s)
-        event(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        event(base | {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if calls else "stop"}]})
         if (body.get("stream_options") or {}).get("include_usage") and not self.ignore_stream_options:
             usage = self.completion(body, text)["usage"]
             event(base | {"choices": [], "usage": usage})

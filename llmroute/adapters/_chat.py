@@ -195,14 +195,18 @@ def _logprobs(raw: Any) -> tuple[float, ...] | None:
 def _event(chunk: Any) -> StreamEvent:
     text = ""
     finish = None
+    calls = None
     if chunk.choices:
         choice = chunk.choices[0]
         text = getattr(choice.delta, "content", None) or ""
         finish = choice.finish_reason
+        if raw_calls := getattr(choice.delta, "tool_calls", None):
+            calls = tuple(_present(_plain(c)) for c in raw_calls)
     usage = getattr(chunk, "usage", None)
     return StreamEvent(
         text=text,
         finish_reason=finish,
+        tool_calls=calls,
         usage=Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)) if usage else None,
         response_id=getattr(chunk, "id", None),
         response_model=getattr(chunk, "model", None),
@@ -214,6 +218,11 @@ def _empty(event: StreamEvent, chunk: Any) -> bool:
         return False
     choices = getattr(chunk, "choices", None) or ()
     return not any(getattr(getattr(c, "delta", None), "tool_calls", None) for c in choices)
+
+
+def _present(delta: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool-call delta with only the keys the provider sent (SDK models fill the rest with None)."""
+    return {k: _present(v) if isinstance(v, Mapping) else v for k, v in delta.items() if v is not None}
 
 
 def _plain(obj: Any) -> Mapping[str, Any]:

@@ -104,10 +104,12 @@ def _to_completion(result: Result, request: Request) -> Completion:
         if "choices" in result:  # an OpenAI chat.completion dict
             choice = result["choices"][0]
             content = choice.get("message", {}).get("content")
+            calls = choice.get("message", {}).get("tool_calls")
             finish = choice.get("finish_reason", "stop")
         else:
             content = result.get("content")
-            finish = result.get("finish_reason", "stop")
+            calls = result.get("tool_calls")
+            finish = result.get("finish_reason", "tool_calls" if calls else "stop")
         usage = result.get("usage") or {}
         return Completion(
             content=content,
@@ -118,6 +120,7 @@ def _to_completion(result: Result, request: Request) -> Completion:
             finish_reason=finish,
             response_id=result.get("id"),
             response_model=result.get("model"),
+            tool_calls=tuple(calls) if calls else None,
         )
     raise ProviderError(f"function adapter returned {type(result).__name__}; expected str, dict or Completion")
 
@@ -130,4 +133,6 @@ def _pieces(completion: Completion) -> Iterator[StreamEvent]:
         piece = word if i == 0 else " " + word
         if piece:
             yield StreamEvent(text=piece, response_id=completion.response_id)
+    for i, call in enumerate(completion.tool_calls or ()):  # each call whole, with its index, as one delta
+        yield StreamEvent(tool_calls=({"index": i, **call},), response_id=completion.response_id)
     yield StreamEvent(finish_reason=completion.finish_reason, usage=completion.usage)

@@ -35,6 +35,7 @@ class Answer:
     logprobs: tuple[float, ...] | None = None
     finish_reason: str | None = "stop"
     previous: tuple[Answer, ...] = ()
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None  # the step's tool calls, as the reply gave them
 
 
 Check = Callable[["Request", Answer], "bool | float | None"]

@@ -238,8 +238,15 @@ class Walk:
             return request
         return replace(request, messages=messages, params=request.params if params is None else params)
 
-    def answer(self, model: str, content: str | None, logprobs: tuple[float, ...] | None, finish_reason: str | None) -> Answer:
-        answer = Answer(model, content, logprobs, finish_reason, tuple(self.answers))
+    def answer(
+        self,
+        model: str,
+        content: str | None,
+        logprobs: tuple[float, ...] | None,
+        finish_reason: str | None,
+        tool_calls: tuple[Mapping[str, Any], ...] | None = None,
+    ) -> Answer:
+        answer = Answer(model, content, logprobs, finish_reason, tuple(self.answers), tool_calls)
         self.answers.append(answer)
         return answer
 

@@ -48,7 +48,7 @@ def _start(cascade: Cascade, call: _Call) -> Walk:
 def _book(call: _Call, walk: Walk, step: Step, result: Completion) -> tuple[Answer, Attempt]:
     content = call.plan.restore(step.model, result.content)
     attempt = call.succeeded(result.usage, content, result.finish_reason, result.response_id, result.response_model)
-    return walk.answer(step.model.name, content, result.logprobs, result.finish_reason), attempt
+    return walk.answer(step.model.name, content, result.logprobs, result.finish_reason, result.tool_calls), attempt
 
 
 def _judge_step(call: _Call, judge: Judge, request: Request, answer: Answer) -> tuple[Step, Request]:
@@ -111,10 +111,10 @@ def _chunks(call: _Call, walk: Walk, served: CascadeStep, completion: Completion
     """A buffered answer as a stream: its text in one chunk, then the closing chunk."""
     result = _finish(call, walk, served, stopped)
     chunk_id, decision = _new_id(), call.plan.decision
-    if served.content:
-        yield StreamChunk(
-            chunk_id, served.model, (ChunkChoice(Delta(served.content, "assistant")),), decision, request_id=call.request.id
-        )
+    if served.content or completion.tool_calls:  # tool calls go whole, each with its index, as one delta
+        calls = tuple({"index": i, **c} for i, c in enumerate(completion.tool_calls or ())) or None
+        delta = Delta(served.content or None if calls else served.content, "assistant", calls)
+        yield StreamChunk(chunk_id, served.model, (ChunkChoice(delta),), decision, request_id=call.request.id)
     yield StreamChunk(
         chunk_id,
         served.model,

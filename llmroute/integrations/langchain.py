@@ -30,6 +30,7 @@ from langchain_core.messages import (  # noqa: E402
     UsageMetadata,
     convert_to_openai_messages,
 )
+from langchain_core.messages.tool import tool_call_chunk  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult  # noqa: E402
 from langchain_core.runnables import Runnable  # noqa: E402
 from langchain_core.tools import BaseTool  # noqa: E402
@@ -114,7 +115,6 @@ class RouterChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         kw = self._kwargs(stop, kwargs)
-        _no_streamed_tools(kw)
         for chunk in self._router().stream(openai_messages(messages), **kw):
             out = _chunk(chunk)
             if run_manager is not None and out.text:
@@ -129,7 +129,6 @@ class RouterChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         kw = self._kwargs(stop, kwargs)
-        _no_streamed_tools(kw)
         async for chunk in self._router().astream(openai_messages(messages), **kw):
             out = _chunk(chunk)
             if run_manager is not None and out.text:
@@ -174,11 +173,6 @@ def openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
             raise InvalidRequestError(f"messages[{i}] ({type(message).__name__}): converts to no single message")
         out.append({k: v for k, v in converted.items() if k in _MESSAGE_FIELDS})
     return out
-
-
-def _no_streamed_tools(kw: Mapping[str, Any]) -> None:
-    if kw.get("tools"):
-        raise InvalidRequestError("tools: tool calls are not streamed by llmroute; use invoke() when binding tools")
 
 
 def _details(decision: Any, attempts: Any = (), cost: float | None = None) -> dict[str, Any]:
@@ -227,5 +221,16 @@ def _chunk(chunk: StreamChunk) -> ChatGenerationChunk:
             "llmroute": _details(chunk.decision, chunk.attempts, chunk.cost),
         }
     usage = _usage(chunk.usage) if chunk.usage is not None else None
-    message = AIMessageChunk(content=chunk.content, response_metadata=metadata, usage_metadata=usage, id=chunk.id)
+    calls = [  # LangChain joins the pieces of one call by index, as OpenAI streams them
+        tool_call_chunk(
+            name=(c.get("function") or {}).get("name"),
+            args=(c.get("function") or {}).get("arguments"),
+            id=c.get("id"),
+            index=c.get("index"),
+        )
+        for c in (chunk.choices[0].delta.tool_calls or () if chunk.choices else ())
+    ]
+    message = AIMessageChunk(
+        content=chunk.content, response_metadata=metadata, usage_metadata=usage, id=chunk.id, tool_call_chunks=calls
+    )
     return ChatGenerationChunk(message=message)

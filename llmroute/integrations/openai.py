@@ -129,10 +129,6 @@ def router_kwargs(model: Any, params: Mapping[str, Any], *, stream: bool) -> tup
         raise InvalidRequestError(f"stream_options: must be a mapping, got {type(options).__name__}")
     if options is not None and not stream:
         raise InvalidRequestError("stream_options: only allowed with stream=True")
-    if stream and kw.get("tools"):
-        raise InvalidRequestError(
-            "stream: tool calls are not streamed by llmroute; call with stream=False when passing tools"
-        )
     if not isinstance(model, str) or not model:
         raise InvalidRequestError(f"model: must be {AUTO!r} or a model name, got {model!r}")
     kw["model"] = None if model == AUTO else model
@@ -156,7 +152,11 @@ def chat_chunks(chunk: StreamChunk, created: int, include_usage: bool) -> Iterat
     choices = [
         {
             "index": c.index,
-            "delta": {k: v for k, v in (("role", c.delta.role), ("content", c.delta.content)) if v is not None},
+            "delta": {
+                k: v
+                for k, v in (("role", c.delta.role), ("content", c.delta.content), ("tool_calls", c.delta.tool_calls))
+                if v is not None
+            },
             "finish_reason": c.finish_reason,
         }
         for c in chunk.choices

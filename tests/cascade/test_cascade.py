@@ -84,6 +84,15 @@ def test_only_the_accepted_answer_streams_and_the_last_step_streams_live(openai_
     assert [c.content for c in accepted] == ["Jupiter.", ""]  # buffered: one chunk once it is checked
 
 
+def test_an_accepted_buffered_answer_with_tool_calls_streams_them() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "planets"}'}}
+    cheap = Model("small", Function(lambda r: {"content": None, "tool_calls": [call]}), hosting="local", price=Price(0.1, 0.1))
+    router = Router([cheap, model("big", "Jupiter.", 10.0)], cascade=Cascade(lambda request, answer: bool(answer.tool_calls)))
+    chunks = list(router.stream(MSG))
+    assert chunks[0].choices[0].delta.tool_calls == ({"index": 0, **call},) and chunks[0].content == ""
+    assert chunks[-1].cascade.served == "small"
+
+
 def test_checks_combine_and_a_user_function_is_a_check() -> None:
     def short(request: Request, answer: Any) -> bool:
         return len(answer.content or "") < 20

@@ -85,13 +85,28 @@ def test_bound_tools_reach_the_model_that_can_call_them(router: Router, openai_s
     assert sent[2] == {"role": "tool", "content": "sunny", "tool_call_id": "call_1"}
 
 
+def test_bound_tools_stream_and_join_into_tool_calls(router: Router, openai_server: OpenAIServer) -> None:
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return "sunny"
+
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [call]}
+    chunks = list(RouterChatModel(router=router).bind_tools([get_weather]).stream("weather in Oslo?"))
+    assert len(chunks) > 2  # streamed in pieces
+    joined = chunks[0]
+    for chunk in chunks[1:]:
+        joined += chunk
+    assert joined.tool_calls == [{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1", "type": "tool_call"}]
+    assert joined.response_metadata["llmroute"]["model"] == "big"
+
+
 def test_bad_input_is_named_before_any_call(router: Router, openai_server: OpenAIServer) -> None:
     with pytest.raises(InvalidRequestError, match="temperature"):
         RouterChatModel(router=router, model_kwargs={"temperature": 9}).invoke("hi")
     with pytest.raises(ConfigError, match=r"router: must be a llmroute\.Router"):
         RouterChatModel(router=object())
-    with pytest.raises(InvalidRequestError, match="tools: tool calls are not streamed"):
-        list(RouterChatModel(router=router).bind_tools([{"type": "function", "function": {"name": "f", "parameters": {}}}]).stream("hi"))
     assert openai_server.requests == 0
 
 

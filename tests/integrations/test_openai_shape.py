@@ -150,10 +150,52 @@ def test_unsupported_parameters_are_named_before_any_call(openai_server: OpenAIS
     assert openai_server.requests == 0
 
 
-def test_tools_with_stream_are_refused_before_any_call(openai_server: OpenAIServer) -> None:
-    with pytest.raises(InvalidRequestError, match="stream: tool calls are not streamed"):
-        _router(openai_server).chat.completions.create(model="auto", messages=MSG, stream=True, tools=[{"type": "function"}])
-    assert openai_server.requests == 0
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+CALLS = [
+    {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo", "unit": "celsius"}'}},
+    {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Bergen"}'}},
+]
+
+
+def _joined(deltas: list[Any]) -> list[dict[str, Any]]:
+    """Tool calls put back together from stream deltas, as an OpenAI client does (by index)."""
+    calls: dict[int, dict[str, Any]] = {}
+    for d in deltas:
+        call = calls.setdefault(d.index, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        call["id"] = d.id or call["id"]
+        if d.function is not None:
+            call["function"]["name"] += d.function.name or ""
+            call["function"]["arguments"] += d.function.arguments or ""
+    return [calls[i] for i in sorted(calls)]
+
+
+@pytest.mark.parametrize("adapter", ["openai", "litellm"])
+def test_tool_calls_stream_as_openai_streams_them(openai_server: OpenAIServer, adapter: str) -> None:
+    from llmroute.adapters import LiteLLM
+
+    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": CALLS}
+    if adapter == "openai":
+        big = OpenAI("big-served", base_url=openai_server.base_url, api_key=KEY)
+    else:
+        big = LiteLLM("openai/big-served", api_base=openai_server.base_url, api_key=KEY)
+    router = Router([Model("small", OpenAI("small-served", base_url=openai_server.base_url, api_key=KEY), hosting="self_hosted"),
+                     Model("big", big, capabilities=frozenset({"tools"}))], [policies.Fit()])
+    chunks = list(router.chat.completions.create(model="auto", messages=MSG, tools=[WEATHER], stream=True))
+    assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
+    deltas = [t for c in chunks if c.choices for t in c.choices[0].delta.tool_calls or ()]
+    assert len(deltas) > len(CALLS)  # the arguments arrived in pieces and were passed on as they came
+    assert _joined(deltas) == CALLS
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    assert chunks[-1].decision.model == "big" and openai_server.received[0].body["tools"] == [WEATHER]
+    # usage the server did not send is counted from the tool calls: never free
+    assert chunks[-1].attempts[-1].usage.completion_tokens > 0
+
+
+async def test_tool_calls_stream_async(openai_server: OpenAIServer) -> None:
+    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": CALLS[:1]}
+    stream = await _router(openai_server).achat.completions.create(model="auto", messages=MSG, tools=[WEATHER], stream=True)
+    deltas = [t async for c in stream if c.choices for t in c.choices[0].delta.tool_calls or ()]
+    assert _joined(deltas) == CALLS[:1]
 
 
 def test_not_given_and_routing_fields_in_extra_body(openai_server: OpenAIServer) -> None:

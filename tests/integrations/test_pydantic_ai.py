@@ -98,3 +98,25 @@ def test_the_local_model_as_an_agent(local_router: Router) -> None:
     response = result.all_messages()[-1]
     assert isinstance(response, ModelResponse) and response.provider_details["llmroute"]["model"] == "smollm2"
     assert 0 < result.usage.output_tokens <= 8
+
+
+async def test_streaming_with_tools(router: Router, openai_server: OpenAIServer) -> None:
+    def reply(body: dict[str, Any]) -> dict[str, Any]:
+        if body["messages"][-1]["role"] == "user":  # first turn: a tool call, streamed in pieces
+            return {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}]}
+        return {"role": "assistant", "content": f"It is {body['messages'][-1]['content']} in Oslo."}
+
+    openai_server.message = reply
+    agent = Agent(model=RouterModel(router))
+
+    @agent.tool_plain
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return "sunny" if city == "Oslo" else "unknown"
+
+    async with agent.run_stream("Weather in Oslo?") as run:
+        text = await run.get_output()
+    assert text == "It is sunny in Oslo."
+    assert all(r.body["stream"] for r in openai_server.received) and len(openai_server.received) == 2
+    assert openai_server.received[1].body["messages"][-1] == {"role": "tool", "tool_call_id": "c1", "content": "sunny"}
