@@ -289,16 +289,24 @@ class AttemptPlan:
         timeout = step.timeout_s if not isinstance(own, (int, float)) else min(own, step.timeout_s)
         return replace(request, params={**request.params, "timeout": max(timeout, 0.001)})
 
-    def restore(self, model: Model, text: str | None) -> str | None:
-        """A reply from ``model`` with any redaction placeholders turned back into the values."""
+    def restore(self, model: Model, text: str | None, before: str = "") -> str | None:
+        """A reply from ``model`` with any redaction placeholders turned back into the values
+        (in plain text only: see ``Redaction.restore``); ``before`` is the reply so far, when
+        ``text`` is a piece of a stream."""
         chain = self._redacted(model)
         for redaction in reversed(chain if isinstance(chain, tuple) else ()):
-            text = redaction.restore(text)
+            text = redaction.restore(text, before)
         return text
 
-    def restorer(self, model: Model) -> Callable[[str | None], str | None] | None:
+    def restorer(self, model: Model) -> Callable[[str | None, str], str | None] | None:
         """``restore`` for ``model``, or None when it sees the request as it is."""
-        return (lambda text: self.restore(model, text)) if self._redacted(model) else None
+        if not self._redacted(model):
+            return None
+
+        def restore(text: str | None, before: str = "") -> str | None:
+            return self.restore(model, text, before)
+
+        return restore
 
     def _redacted(self, model: Model) -> tuple[Redacted, ...] | str:
         """The redactions ``model`` must see the request through, in order; or why it cannot."""

@@ -86,6 +86,27 @@ PARAMS: dict[str, Any] = {
 }
 
 
+_MAX_DEPTH = 64
+
+
+def _frozen(value: Any, where: str, depth: int = 0) -> Any:
+    """A private deep copy: mappings as dicts, lists and tuples as lists, the rest as is.
+
+    What the policies decide on is then exactly what is sent: a caller who changes its messages
+    after ``router.stream(...)`` returns, before iterating, changes nothing that goes out.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is float or kind is bool:
+        return value
+    if depth >= _MAX_DEPTH:
+        raise InvalidRequestError(f"{where}: nested more than {_MAX_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        return {k: _frozen(v, where, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_frozen(v, where, depth + 1) for v in value]
+    return value  # bytes, objects: kept as given; the privacy scan counts them as unreadable
+
+
 def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Iterable):
         raise InvalidRequestError(
@@ -122,7 +143,7 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
             raise InvalidRequestError(
                 f"{where}.content: must be a string or a list of content parts, got {type(content).__name__}"
             )
-    return result
+    return tuple(_frozen(m, f"messages[{i}]") for i, m in enumerate(result))
 
 
 def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,7 +158,7 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
         problem = check(value)
         if problem:
             raise InvalidRequestError(f"{key}: {problem}, got {value!r}")
-    return dict(params)
+    return {k: _frozen(v, k) for k, v in params.items()}
 
 
 def build_request(

@@ -12,6 +12,9 @@ module that reads message text goes through here so they all agree on what count
 - :func:`located_texts` - every piece of text of a conversation with where it is (message,
   part, field), tool-call arguments included: what the privacy scan and redaction address.
 - :func:`image_parts` - how many image parts a message has (token estimates, capabilities).
+- :func:`other_texts` - every other string a provider is sent: message names, non-text parts
+  (image URLs, files, audio, refusals), tool calls in any shape, tool definitions,
+  ``response_format``, ``stop``, ``extra_body``; and what cannot be read as text (None).
 
 Hot path: ``Request.text`` and the complexity features run per request, so these loops are
 written out (no helper calls per part) and test ``type(x) is dict`` before the slower
@@ -29,6 +32,7 @@ __all__ = [
     "message_text",
     "message_texts",
     "messages_text",
+    "other_texts",
     "tool_call_arguments",
 ]
 
@@ -129,3 +133,105 @@ def image_parts(message: Mapping[str, Any]) -> int:
         if (type(part) is dict or isinstance(part, Mapping)) and part.get("type") == "image_url" and not isinstance(part.get("text"), str):
             count += 1
     return count
+
+
+Other = tuple[int, str, "str | None"]
+"""(message index, or -1 for a request parameter; where, as a path; the text, or None for a value
+that cannot be read as text: bytes, objects)."""
+
+# Parameters the request validates as numbers or flags: nothing in them to read.
+_PLAIN_PARAMS = frozenset({
+    "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "presence_penalty",
+    "frequency_penalty", "timeout", "logprobs", "top_logprobs", "parallel_tool_calls",
+})
+_BIG = 100_000  # a whole number this large could be an identifier sent as a number
+
+
+def other_texts(messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any] | None = None) -> Iterator[Other]:
+    """Every string sent with a request that :func:`located_texts` does not yield, with where it
+    is; dict keys and large whole numbers count as text, values that are not text yield None.
+
+    Together with :func:`located_texts` this is every byte of the request a provider receives
+    (the role names and a part's ``type`` aside): what the privacy scan reads.
+    """
+    for i, message in enumerate(messages):
+        for key, value in message.items():
+            if key == "role":
+                continue
+            if key == "content":
+                if value is None or type(value) is str:
+                    continue
+                if isinstance(value, list):
+                    for j, part in enumerate(value):
+                        if not isinstance(part, Mapping):
+                            yield from _leaves(i, f"content[{j}]", part)
+                            continue
+                        if part.get("type") == "input_audio":  # speech cannot be read here
+                            yield i, f"content[{j}].input_audio", None
+                            continue
+                        for k, v in part.items():
+                            if k == "type" or (k == "text" and isinstance(v, str)):
+                                continue  # the text itself is located_texts'
+                            yield from _leaves(i, f"content[{j}].{k}", v, k)
+                    continue
+            elif key == "tool_calls" and isinstance(value, list):
+                for j, call in enumerate(value):
+                    if not isinstance(call, Mapping):
+                        yield from _leaves(i, f"tool_calls[{j}]", call)
+                        continue
+                    for k, v in call.items():
+                        if k == "function" and isinstance(v, Mapping):
+                            for fk, fv in v.items():
+                                if not (fk == "arguments" and isinstance(fv, str)):  # string arguments: located_texts'
+                                    yield from _leaves(i, f"tool_calls[{j}].function.{fk}", fv, fk)
+                        else:
+                            yield from _leaves(i, f"tool_calls[{j}].{k}", v, k)
+                continue
+            yield from _leaves(i, str(key), value, key)
+    for key, value in (params or {}).items():
+        if key not in _PLAIN_PARAMS:
+            yield from _leaves(-1, str(key), value, key)
+
+
+def _leaves(i: int, path: str, value: Any, key: Any = None) -> Iterator[Other]:
+    if type(key) is str and (not key.isidentifier() or not key.isascii() or any(c.isdigit() for c in key)):
+        yield i, f"{path} (key)", key  # a key can carry data too ({"536-22-8745": ...})
+    kind = type(value)
+    # a value is read with its key before it ("ssn: 536228745"): the key is the context that
+    # tells an identifier from any other number
+    label = f"{key}: " if type(key) is str else ""
+    if kind is str:
+        if value.startswith("data:") and ";base64," in value[:256]:
+            text = _data_url_text(value)
+            yield i, path, None if text is None else label + text
+        else:
+            yield i, path, label + value if label else value
+    elif value is None or kind is bool:
+        return
+    elif kind is int or kind is float:
+        if (kind is int or value.is_integer()) and (value >= _BIG or value <= -_BIG):
+            yield i, path, f"{label}{int(value)}"
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _leaves(i, f"{path}.{k}", v, k)
+    elif isinstance(value, (list, tuple)):
+        for j, v in enumerate(value):
+            yield from _leaves(i, f"{path}[{j}]", v)
+    else:
+        yield i, path, None
+
+
+def _data_url_text(url: str) -> str | None:
+    """The text a base64 ``data:`` URL carries (a text file, JSON), or None when it is not text
+    (an image, a PDF, audio): bytes that cannot be read here."""
+    import base64
+    import binascii
+
+    head, _, data = url.partition(";base64,")
+    mime = head[5:].lower()
+    if not (mime.startswith("text/") or mime in ("application/json", "application/xml", "application/x-yaml", "")):
+        return None
+    try:
+        return base64.b64decode(data, validate=False).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None

@@ -91,6 +91,8 @@ class Model:
     license: str | None = None
     open_weights: bool | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # accept a hosting label more private than the adapter's route implies (see adapters/_hosting.py)
+    hosting_override: bool = False
 
     def __post_init__(self) -> None:
         where = f"models[{self.name!r}]"
@@ -232,7 +234,7 @@ class Redacted(Protocol):
     @property
     def messages(self) -> tuple[Message, ...]: ...
 
-    def restore(self, text: str | None) -> str | None: ...
+    def restore(self, text: str | None, before: str = "") -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,7 @@ class ModelConfig(_Strict):
     catalog: str | None = None
     adapter: AdapterConfig | None = None
     hosting: Literal["local", "self_hosted", "api"] = "api"
+    hosting_override: bool = False  # accept a label more private than the route implies (warns)
     price: PriceConfig = PriceConfig()
     context_window: int | None = Field(default=None, gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
@@ -201,6 +202,7 @@ class ModelConfig(_Strict):
             license=self.license,
             open_weights=self.open_weights,
             metadata=dict(self.metadata),
+            hosting_override=self.hosting_override,
         )
 
     def _from_catalog(self, path: str, adapter: Any) -> Model:

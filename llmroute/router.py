@@ -117,6 +117,10 @@ class Router:
                 raise ConfigError(f"must be a llmroute.Model, got {type(model).__name__}", path=f"models[{i}]")
             if model.name in by_name:
                 raise ConfigError(f"duplicate model name {model.name!r}", path=f"models[{i}].name")
+            if model.hosting != "api":  # a private label must match where the route goes
+                from .adapters._hosting import check_hosting
+
+                check_hosting(model, f"models[{i}]")
             by_name[model.name] = model
         named: list[tuple[str, Policy]] = []
         for i, policy in enumerate(policies):

@@ -29,11 +29,12 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""  # every byte of the body as it arrived
 
 
 FAULTS = (
     "429", "500", "503", "hang", "reset", "malformed", "empty", "cut_before", "cut_after",
-    "context_length", "content_filter", "401", "keepalive",
+    "context_length", "content_filter", "401", "keepalive", "echo",
 )
 
 
@@ -50,7 +51,8 @@ class Fault:
     with the error body OpenAI sends; "401" answers 401 echoing the bearer token it got, as
     OpenAI's "Incorrect API key provided" does (and in a Www-Authenticate header); "keepalive"
     starts a stream and sends only SSE comments (``: keep-alive``) every ``keepalive_s`` for
-    ``hang_s`` (or until the server stops) before streaming the reply (a plain request: "hang").
+    ``hang_s`` (or until the server stops) before streaming the reply (a plain request: "hang");
+    "echo" answers 400 with a message that quotes the request's messages.
     """
 
     kind: str
@@ -106,9 +108,10 @@ class OpenAIServer:
                 try:
                     body = json.loads(raw)
                 except json.JSONDecodeError:
+                    server.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, {}, raw))
                     self._json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
                     return
-                server.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                server.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw))
                 if self.path.split("?")[0] != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found", "type": "not_found"}})
                     return
@@ -213,6 +216,9 @@ class OpenAIServer:
                 h.wfile.write(b'{"id": "chatcmpl-x", ')
                 h.wfile.flush()
                 _reset(h)
+        elif kind == "echo":  # a 400 whose message quotes the request, as some providers' validators do
+            quoted = json.dumps(body.get("messages"))[:400]
+            h._json(400, _error(f"Invalid value in messages: {quoted}", "invalid_request_error", "invalid_value", "messages"))
         elif kind == "context_length":
             h._json(400, _error(
                 "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. "

@@ -125,12 +125,12 @@ def build_record(summary: CallSummary, *, first_model: str, capture_content: boo
         outcome=outcome,
         duration_s=summary.duration_s,
         decision=decided,
-        attempts=tuple(_attempt(a) for a in summary.attempts),
+        attempts=tuple(_attempt(a, private) for a in summary.attempts),
         model=served.model if served is not None else None,
         usage=_usage(served.usage) if served is not None else None,
         cost=served.cost if served is not None else None,
         error_type=error_type(exc) if exc is not None else None,
-        error=error_text(exc) if exc is not None else None,
+        error=error_text(exc, private=private) if exc is not None else None,
         request={
             "user": request.user,
             "tenant": request.tenant,
@@ -147,7 +147,7 @@ def _usage(usage: Usage | None) -> dict[str, int] | None:
     return None if usage is None else {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
 
 
-def _attempt(a: Attempt) -> dict[str, Any]:
+def _attempt(a: Attempt, private: bool) -> dict[str, Any]:
     return {
         "model": a.model,
         "ok": a.ok,
@@ -156,7 +156,7 @@ def _attempt(a: Attempt) -> dict[str, Any]:
         "fallback": a.fallback,
         "elapsed_s": a.elapsed_s,
         "error_type": None if a.error is None else type(a.error).__name__,
-        "error": None if a.error is None else error_text(a.error),
+        "error": None if a.error is None else error_text(a.error, private=private),
         "usage": _usage(a.usage),
         "cost": a.cost,
     }

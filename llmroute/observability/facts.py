@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .._types import Attempt, Constraint, Decision, Request
 from ..errors import LLMRouteError, NoEligibleModelError
@@ -95,12 +95,38 @@ def error_type(exc: BaseException) -> str:
     return "cancelled" if cancelled(exc) else type(exc).__name__
 
 
-def error_text(exc: BaseException, limit: int = 500) -> str:
-    """An error's message fit for spans and audit: llmroute's errors carry no content or secrets
-    by contract; any other exception is named, not quoted."""
-    if isinstance(exc, LLMRouteError):
-        return str(getattr(exc, "message", exc))[:limit]
-    return type(exc).__name__
+def error_text(exc: BaseException, limit: int = 500, *, private: bool = False) -> str:
+    """An error's message fit for spans and audit.
+
+    A provider's error can echo the prompt ("invalid value in messages[0]: ..."): llmroute's
+    errors are scrubbed of what the default privacy detectors find, and for a request the
+    privacy policy marked (``private``) only the error's type is recorded. Any other exception is
+    named, not quoted.
+    """
+    if private or not isinstance(exc, LLMRouteError):
+        return type(exc).__name__
+    return scrubbed(str(getattr(exc, "message", exc)))[:limit]
+
+
+_SCRUBBER: list[Any] = []
+
+
+def scrubbed(text: str) -> str:
+    """``text`` with what the default privacy detectors find replaced by ``[REDACTED]``; an
+    error while scanning gives ``[REDACTED]`` for all of it (fail closed)."""
+    if not text:
+        return text
+    try:
+        if not _SCRUBBER:
+            from ..policies.privacy import Privacy
+
+            _SCRUBBER.append(Privacy())
+        spans = _SCRUBBER[0]._spans(text)
+    except Exception:
+        return "[REDACTED]"
+    for start, end, _name in reversed(spans):
+        text = text[:start] + "[REDACTED]" + text[end:]
+    return text
 
 
 def decision_reason(decision: Decision, first_model: str) -> str:

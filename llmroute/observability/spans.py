@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from .._text import message_texts
 from .._types import Attempt, Decision, Model, Request, StreamEvent
-from .facts import CallSummary, cancelled, content_allowed, decision_reason, error_text, error_type
+from .facts import (
+    CallSummary,
+    cancelled,
+    content_allowed,
+    decision_reason,
+    error_text,
+    error_type,
+    privacy_fired,
+)
 
 if TYPE_CHECKING:
     from .._plan import Step
@@ -305,7 +313,7 @@ class CallTrace:
                 span.set_attribute("error.type", error_type(exc))
                 if not cancelled(exc):
                     assert self.otel is not None
-                    span.set_status(self.otel.error, error_text(exc, _STATUS_LIMIT))
+                    span.set_status(self.otel.error, error_text(exc, _STATUS_LIMIT, private=summary.private))
         if self.span is not None:
             self.span.end()
         if self.t.audit is not None:
@@ -421,7 +429,8 @@ class AttemptSpan:
         if not cancelled(exc):
             otel = self.call.otel
             assert otel is not None
-            self.span.set_status(otel.error, error_text(exc, _STATUS_LIMIT))
+            private = self.call.decision is not None and privacy_fired(self.call.decision.constraints)
+            self.span.set_status(otel.error, error_text(exc, _STATUS_LIMIT, private=private))
 
     def _end(self, elapsed: float, attempt: Attempt | None, exc: BaseException | None) -> None:
         call = self.call

