@@ -452,6 +452,62 @@ class Router:
         return self._feedback.record(response, quality, **kw)
 
     # -- lifecycle -----------------------------------------------------------------------
+    def warmup(self) -> dict[str, float]:
+        """Do now what each model's first call would: import the client libraries, build HTTP
+        clients, load local models (every idle llama.cpp instance). No request is sent.
+
+        Returns seconds per model (an adapter shared by several models is warmed once, under the
+        first name). Every model is tried; then the first failure is raised, the others noted on
+        it: a model that cannot load is a configuration error better found at start-up.
+        """
+        return self._warmed([(name, self._timed(adapter.warmup)) for name, adapter in self._adapters()])
+
+    async def awarmup(self) -> dict[str, float]:
+        """:meth:`warmup` for async code: the adapters warm concurrently, each in a worker thread,
+        so no import or model load runs on the event loop."""
+        import asyncio
+
+        async def one(adapter: Any) -> float | BaseException:
+            started = time.perf_counter()
+            try:
+                awarm = getattr(adapter, "awarmup", None)
+                await (awarm() if callable(awarm) else asyncio.to_thread(adapter.warmup))
+            except Exception as exc:
+                return exc
+            return time.perf_counter() - started
+
+        pairs = self._adapters()
+        results = await asyncio.gather(*(one(adapter) for _, adapter in pairs))
+        return self._warmed(list(zip((name for name, _ in pairs), results, strict=True)))
+
+    def _adapters(self) -> list[tuple[str, Any]]:
+        seen: dict[int, tuple[str, Any]] = {}
+        for model in self._models:
+            if callable(getattr(model.adapter, "warmup", None)):
+                seen.setdefault(id(model.adapter), (model.name, model.adapter))
+        return list(seen.values())
+
+    @staticmethod
+    def _timed(warm: Callable[[], object]) -> float | BaseException:
+        started = time.perf_counter()
+        try:
+            warm()
+        except Exception as exc:
+            return exc
+        return time.perf_counter() - started
+
+    @staticmethod
+    def _warmed(results: list[tuple[str, float | BaseException]]) -> dict[str, float]:
+        failed = [(name, r) for name, r in results if isinstance(r, BaseException)]
+        if failed:
+            first = failed[0][1]
+            note = getattr(first, "add_note", None)  # Python 3.11+
+            for name, exc in failed[1:]:
+                if note is not None:
+                    note(f"warming {name!r} failed too: {type(exc).__name__}: {exc}")
+            raise first
+        return {name: r for name, r in results if not isinstance(r, BaseException)}
+
     def close(self) -> None:
         """Close every adapter (frees local models' memory, HTTP pools)."""
         for model in self._models:

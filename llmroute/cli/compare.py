@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         prompts = _prompts(args)
         with config_code(args):
             router = load_config(args.config).build()
+        router.warmup()  # imports and model loads before the clock starts: latencies are the models'
         known = {m.name for m in router.models}
         unknown = [m for m in models if m not in known]
         if unknown:

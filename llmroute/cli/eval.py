@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.config:
             raise ConfigError("online mode needs --config with real models", path="--config")
         live = load_config(args.config).build()
+        live.warmup()  # recorded latency_s is the models', not the first call's imports
         models = [m.strip() for m in args.models.split(",")] if args.models else None
         with live:
             ran = run_online(live, dataset, args.online, models=models, progress=ProgressLine("online"))

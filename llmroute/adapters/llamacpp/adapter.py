@@ -232,6 +232,30 @@ class LlamaCpp:
                     if slot.llama is None and not self._pool.closed:
                         self._load(slot, as_config_error=True)
 
+    def warmup(self) -> None:
+        """Import llama_cpp and load every idle instance of the pool now, not on the first calls.
+
+        Instances busy with a request are left alone (they are loaded already, or loading)."""
+        self.check()
+        held: list[Slot] = []
+        try:
+            for _ in range(self._pool.size):
+                slot = self._pool.try_take()
+                if slot is None:
+                    break
+                held.append(slot)
+                if slot.llama is None:
+                    self._load(slot, as_config_error=True)
+        finally:
+            for slot in held:
+                self._pool.give_back(slot)
+
+    async def awarmup(self) -> None:
+        """``warmup`` in a worker thread: a model load must never block the event loop."""
+        import asyncio
+
+        await asyncio.to_thread(self.warmup)
+
     def close(self) -> None:
         """Free every instance's memory; instances still generating are freed when they finish."""
         self._pool.close()

@@ -81,6 +81,13 @@ class Pool:
             self._waiters.append(waiter)
             return waiter
 
+    def try_take(self) -> Slot | None:
+        """A free slot now, or None (never queues)."""
+        with self._lock:
+            if self.closed:
+                raise ProviderUnavailableError("the llama.cpp adapter is closed", retryable=False)
+            return self._free.popleft() if self._free else None
+
     def give_back(self, slot: Slot) -> None:
         """Hand ``slot`` to the first waiter, or return it to the free list."""
         waiter = None
