@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
 
 import pytest
 from openai_server import OpenAIServer
 
-from llmroute import ConfigError, Model, Request, Router
+from llmroute import ConfigError, Model, Router
 from llmroute.adapters import Function, LiteLLM, OpenAI
 
 KEY = "sk-loopback-not-a-secret"
