@@ -87,8 +87,8 @@ class OpenAI(ChatAdapter):
         self._lock = threading.Lock()
         self._sdk: Any = None
         self._client: Any = None
-        self._aclient: Any = None
-        self._aloop: Any = None  # the event loop the async client's connections belong to
+        # one async client per live event loop: its pooled connections belong to that loop
+        self._aclients: dict[Any, Any] = {}
         self._timeout: Any = None
         self._accepted: frozenset[str] = frozenset()
         self._closing: Any = None  # an async close scheduled on a running loop
@@ -137,46 +137,51 @@ class OpenAI(ChatAdapter):
         }
 
     def _async_client(self) -> Any:
-        """The async client of the running loop: its pooled connections belong to one loop,
-        so a new ``asyncio.run`` gets a new client (the old loop took its sockets with it)."""
+        """The async client of the running loop. Connections belong to one loop, so each loop
+        (each ``asyncio.run``, each thread running its own loop) gets its own client; clients of
+        loops that have closed are dropped when the next one is made."""
         import asyncio
 
         loop = asyncio.get_running_loop()
-        if self._aloop is not loop:
-            self._aclient = self._sdk.AsyncOpenAI(**self._client_kwargs())
-            self._aloop = loop
-        return self._aclient
+        client = self._aclients.get(loop)
+        if client is None:
+            with self._lock:
+                client = self._aclients.get(loop)
+                if client is None:
+                    live = {lp: c for lp, c in self._aclients.items() if not lp.is_closed()}
+                    client = live[loop] = self._sdk.AsyncOpenAI(**self._client_kwargs())
+                    self._aclients = live
+        return client
 
     def close(self) -> None:
-        """Close both clients. The async one is closed on its own loop, or scheduled there
-        when that loop is running; a loop already closed took its connections with it."""
-        client, aclient, loop = self._client, self._aclient, self._aloop
-        self._client = self._aclient = self._aloop = None
-        if client is not None:
-            client.close()
-        if aclient is None or loop is None or loop.is_closed():
-            return
-        if loop.is_running():
-            import asyncio
-
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is not None and running is loop:
-                self._closing = running.create_task(aclient.close())  # keep a reference until done
-            else:
-                asyncio.run_coroutine_threadsafe(aclient.close(), loop)
-        else:
-            loop.run_until_complete(aclient.close())
-
-    async def aclose(self) -> None:
-        """Close both clients from async code."""
+        """Close every client. An async one is closed on its own loop, or scheduled there when
+        that loop is running; a loop already closed took its connections with it."""
         import asyncio
 
-        aclient, loop = self._aclient, self._aloop
-        self._aclient = self._aloop = None
-        if aclient is not None and loop is asyncio.get_running_loop():
+        client, aclients = self._client, self._aclients
+        self._client, self._aclients = None, {}
+        if client is not None:
+            client.close()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, aclient in aclients.items():
+            if loop.is_closed():
+                continue
+            if loop is running:
+                self._closing = running.create_task(aclient.close())  # keep a reference until done
+            elif loop.is_running():
+                asyncio.run_coroutine_threadsafe(aclient.close(), loop)
+            else:
+                loop.run_until_complete(aclient.close())
+
+    async def aclose(self) -> None:
+        """Close every client from async code (this loop's is awaited)."""
+        import asyncio
+
+        aclient = self._aclients.pop(asyncio.get_running_loop(), None)
+        if aclient is not None:
             await aclient.close()
         self.close()
 

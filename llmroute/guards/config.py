@@ -137,7 +137,7 @@ def check_import(module_name: str, path: str) -> None:
         return
     top = module_name.split(".")[0]
     raise ConfigError(
-        f"importing {module_name!r} runs its code; allow it explicitly: load_router(..., allow_imports=[{top!r}]), "
+        f"importing {module_name!r} runs its code; allow it explicitly: Router.from_config(..., allow_imports=[{top!r}]), "
         f"{ALLOW_ENV}={top} or `llmroute route --allow-import {top}`",
         path=path,
     )

@@ -247,11 +247,43 @@ def test_clients_are_reused_across_calls_and_event_loops(adapter: OpenAI) -> Non
 
     async def twice() -> bool:
         await adapter.acomplete(request())
-        first = adapter._aclient
+        first = adapter._async_client()
         await adapter.acomplete(request())
-        return adapter._aclient is first
+        return adapter._async_client() is first
 
     assert asyncio.run(twice())
+    assert len(adapter._aclients) == 1  # the clients of closed loops were dropped
+
+
+def test_loops_in_several_threads_each_keep_their_own_client(adapter: OpenAI) -> None:
+    """Threads that each run an event loop at the same time (a worker per thread) must not take
+    each other's client away: each loop keeps one client for all its calls."""
+    import threading
+
+    seen: dict[int, set[int]] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def worker(n: int) -> None:
+        async def run() -> None:
+            start.wait()
+            for _ in range(5):
+                assert (await adapter.acomplete(request())).content == "echo: hello there"
+                seen.setdefault(n, set()).add(id(adapter._async_client()))
+                await asyncio.sleep(0)
+
+        try:
+            asyncio.run(run())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert all(len(ids) == 1 for ids in seen.values()) and len(set().union(*seen.values())) == 4
 
 
 def test_close_closes_both_clients_and_calls_reopen(adapter: OpenAI) -> None:
