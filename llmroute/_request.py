@@ -157,7 +157,9 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidRequestError(f"unknown parameter {key!r}{hint}")
         problem = check(value)
         if problem:
-            raise InvalidRequestError(f"{key}: {problem}, got {value!r}")
+            # numbers are shown; anything else only by type (a misplaced key must not be echoed)
+            shown = repr(value) if value is None or isinstance(value, (int, float)) else type(value).__name__
+            raise InvalidRequestError(f"{key}: {problem}, got {shown}")
     return {k: _frozen(v, k) for k, v in params.items()}
 
 
