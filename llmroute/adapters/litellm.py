@@ -9,12 +9,13 @@ llmroute's plan is the only retry loop.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from .._types import Request
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, ProviderTimeoutError
 from ._chat import ChatAdapter
 from ._errors import Secrets, redact_url
 
@@ -37,6 +38,48 @@ def import_litellm() -> Any:
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         _litellm = litellm
+    return _litellm
+
+
+_importer: threading.Event | None = None
+_import_failed: list[BaseException] = []
+_importer_lock = threading.Lock()
+
+
+def litellm_within(timeout: Any) -> Any:
+    """litellm, imported within ``timeout`` seconds (a first call's deadline) or not at all.
+
+    The import takes seconds. It runs in a background thread; when the time is up first, the
+    call fails with ProviderTimeoutError (retryable: the router moves on to a fallback) and the
+    import goes on, so the next call finds litellm ready. Without a timeout it is waited for.
+    """
+    global _importer
+    if _litellm is not None:
+        return _litellm
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        return import_litellm()
+    with _importer_lock:
+        if _importer is None:
+            done = threading.Event()
+
+            def run() -> None:
+                try:
+                    import_litellm()
+                except BaseException as exc:  # reported to the calls that wait for it
+                    _import_failed.append(exc)
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, name="llmroute-import-litellm", daemon=True).start()
+            _importer = done
+        done = _importer
+    if not done.wait(max(float(timeout), 0.0)):
+        raise ProviderTimeoutError(
+            "request deadline reached while litellm was being imported (seconds, once per process); "
+            "the import goes on in the background. Call router.warmup() at start-up to import it first"
+        )
+    if _import_failed:
+        raise _import_failed[0]
     return _litellm
 
 
@@ -106,7 +149,7 @@ class LiteLLM(ChatAdapter):
         import_litellm()
 
     def _send(self, request: Request, stream: bool) -> Any:
-        return import_litellm().completion(**self._kwargs(request, stream))
+        return litellm_within(request.params.get("timeout")).completion(**self._kwargs(request, stream))
 
     async def _asend(self, request: Request, stream: bool) -> Any:
         litellm = _litellm

@@ -134,3 +134,30 @@ def test_no_network_beyond_loopback(openai_server: OpenAIServer, tmp_path: objec
     assert out.returncode == 0, out.stderr[-2000:]
     assert "echo: hi" in out.stdout
     assert "outside: []" in out.stdout, out.stdout
+
+
+def test_a_first_call_cannot_outlast_its_deadline_importing_litellm(openai_server: OpenAIServer) -> None:
+    """In a fresh process the first LiteLLM call imports litellm (seconds). With a 50 ms timeout
+    the call fails in time with a timeout that names the import, the router falls back, and the
+    import finishes in the background so that later calls work."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from llmroute import Model, Router
+        from llmroute.adapters import LiteLLM, Function
+        from llmroute.reliability import RetryPolicy
+        lite = LiteLLM("openai/m", api_base="{openai_server.base_url}", api_key="sk-loopback")
+        router = Router([Model("lite", lite, hosting="self_hosted"), Model("spare", Function(lambda r: "spare"))],
+                        retry=RetryPolicy(attempts_per_model=1))
+        assert "litellm" not in sys.modules
+        started = time.perf_counter()
+        resp = router.completion([{{"role": "user", "content": "hi"}}], timeout=0.05)
+        took = time.perf_counter() - started
+        print(resp.model, type(resp.attempts[0].error).__name__, "imported" in str(resp.attempts[0].error), took < 2.0)
+        router.warmup()
+        print(router.completion([{{"role": "user", "content": "hi"}}], model="lite").content)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, second = done.stdout.strip().splitlines()
+    assert first == "spare ProviderTimeoutError True True"
+    assert second == "echo: hi"
