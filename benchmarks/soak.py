@@ -116,6 +116,8 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--fail-rate", type=float, default=0.2)
     ap.add_argument("--batch", type=int, default=40)
+    ap.add_argument("--tracemalloc", action="store_true",
+                    help="attribute the memory still allocated at the end to files (slower): llmroute's own vs the rest")
     args = ap.parse_args()
     rng = random.Random(17)
     outcomes: Counter[str] = Counter()
@@ -138,6 +140,11 @@ def main() -> int:
         gc.collect()
         time.sleep(0.5)
         threads0, rss0 = client_threads(), rss_mb()
+        if args.tracemalloc:
+            import tracemalloc
+
+            tracemalloc.start()
+            before = tracemalloc.take_snapshot()
         bad.fail_rate = args.fail_rate
         started = time.monotonic()
         sync_kinds = ["completion", "stream", "stream-close", "stream-drop", "stream-cycle"]
@@ -171,6 +178,14 @@ def main() -> int:
             time.sleep(0.2)
         held = len(cost._held)
         threads1, rss1 = client_threads(), rss_mb()
+        if args.tracemalloc:
+            gc.collect()
+            grown = tracemalloc.take_snapshot().compare_to(before, "filename")
+            ours = sum(d.size_diff for d in grown if "/llmroute/" in d.traceback[0].filename)
+            print(f"still allocated since warm-up: llmroute {ours / 1e6:+.2f} MB, "
+                  f"everything {sum(d.size_diff for d in grown) / 1e6:+.2f} MB; largest:")
+            for d in grown[:8]:
+                print(f"  {d.size_diff / 1e6:+7.2f} MB  {d.traceback[0].filename}")
         router.close()
     total = sum(outcomes.values())
     lost = sum(n for k, n in outcomes.items() if k.startswith("lost"))
