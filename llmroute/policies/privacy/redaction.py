@@ -82,7 +82,8 @@ class Redaction:
 
 
 _CONTEXT = 2048  # how far back a link or tag that is still open is looked for
-_URLISH = frozenset(":/=?&%#@\\")
+_URLISH = frozenset("/=?&%#\\")  # a URL's path, query or fragment (JSON's ":" and "," are not)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # mailto:, https:, javascript:
 
 
 def in_link(before: str) -> bool:
@@ -90,8 +91,10 @@ def in_link(before: str) -> bool:
     tag: the run of non-space characters it joins holds URL punctuation, or a ``](`` or ``<`` is
     still open."""
     token = before.rsplit(None, 1)[-1] if before and not before[-1].isspace() else ""
-    if token and (not _URLISH.isdisjoint(token) or token.lower().startswith("www.")):
-        return True
+    if token:
+        bare = token.lstrip("\"'([{<*_")
+        if not _URLISH.isdisjoint(token) or bare.lower().startswith("www.") or _SCHEME.match(bare):
+            return True
     line = before[before.rfind("\n") + 1 :]
     if line.rfind("](") > line.rfind(")"):
         return True
