@@ -243,3 +243,32 @@ def test_split_value_never_reaches_a_hosted_server_in_redaction_mode() -> None:
         router.completion(msgs)
         sent = _bytes_received(hosted)
         assert "536" not in sent and "8745" not in sent
+
+
+def test_the_keyword_prefilter_never_hides_a_keyword() -> None:
+    """context_ids skips its keyword regex when none of _KW_ANCHORS is in the window: every
+    window in which the regex finds a keyword must contain an anchor (over both labelled sets,
+    every 50-character window, and phrases written for each keyword family)."""
+    from pathlib import Path
+
+    from llmroute.policies.privacy.personal import _KW, _KW_ANCHOR
+
+    data = Path(__file__).parent / "data"
+    texts = [json.dumps(json.loads(line), ensure_ascii=False) for f in ("privacy_labelled.jsonl", "privacy_independent.jsonl")
+             for line in (data / f).read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [
+        "D.O.B: 1984-02-03", "d.ob 3/4/1980", "do.b", "née le 3 mars", "né le 3 mars", "nato il 3", "nata il",
+        "Mr # 44", "MR#12", "PID|55", "Fall-Nr 12", "n° de dossier", "Führerschein", "fuhrerschein", "driver's license",
+        "Reisepass", "paszport", "Versichertennummer", "KVNR", "sécurité sociale", "carte vitale", "NIR", "afiliación",
+        "tarjeta sanitaria", "NHS number", "beneficiary", "Personalnummer", "personnel no", "staff id", "badge #",
+        "subscriber #", "group no", "health plan", "insurance card", "MBI", "medicare", "chart #", "IPP", "record #",
+    ]
+    checked = 0
+    for text in texts:
+        low = text.lower()
+        for end in range(1, len(low) + 1):
+            window = low[max(0, end - 50) : end]
+            if _KW.search(window):
+                checked += 1
+                assert _KW_ANCHOR.search(window), window
+    assert checked > 1000

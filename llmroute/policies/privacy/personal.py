@@ -38,6 +38,18 @@ _KW = re.compile(
     r"|national id|identity card|employee ?(?:id|no|number|#)|personalnummer|personnel ?(?:no|number)|staff ?(?:id|no)"
     r"|matricule|badge ?(?:no|number|#))"
 )
+# A literal that every match of _KW contains: scanning for these first is ~10x cheaper than _KW's
+# hundred alternatives at every position, and most windows before a number hold none of them.
+_KW_ANCHORS = (
+    "dob", "d.o", "do.", "birth", "born", "geb", "e le", "é le", "naissance", "nacid", "nacimiento", "nato",
+    "nata", "nascita", "geboorte", "urodz", "nascimento", "mrn", "med", "patient", "chart", "pid|", "ipp",
+    "fall", "dossier", "historia", "hospital", "mr #", "mr#", "record", "member", "subscriber", "policy",
+    "group", "health", "insurance", "mbi", "versicher", "kvnr", "sociale", "vitale", "nir", "afiliaci",
+    "sanitaria", "nhs", "beneficiar", "pas", "driver", "hrerschein", "conduire", "dni", "nie", "nif",
+    "codice", "steuer", "personal", "id card", "national", "identity", "employee", "personnel", "staff",
+    "matricule", "badge",
+)
+_KW_ANCHOR = re.compile("|".join(map(re.escape, _KW_ANCHORS)))
 _MONTHS = (
     r"(?:jan(?:uary|vier|uar|uari)?|feb(?:ruary|ruar|ruari)?|f[ée]v(?:rier)?|mar(?:ch|s|z|zo)?|m[äa]rz|apr(?:il|ile)?|avr(?:il)?"
     r"|abr(?:il)?|may|mai|mayo|maggio|mei|jun(?:e|i|io|io)?|juin|giugno|jul(?:y|i|io)?|juil(?:let)?|luglio|aug(?:ust|ustus)?"
@@ -84,6 +96,8 @@ def context_ids(text: str, start: int, end: int) -> Iterator[tuple[str, tuple[in
         return
     lo = min(s, date[0]) if date is not None else s
     window = text[max(0, lo - 50) : lo].lower()
+    if _KW_ANCHOR.search(window) is None:
+        return
     last = None
     for hit in _KW.finditer(window):
         last = hit
