@@ -245,12 +245,13 @@ def test_split_value_never_reaches_a_hosted_server_in_redaction_mode() -> None:
         assert "536" not in sent and "8745" not in sent
 
 
-def test_the_keyword_prefilter_never_hides_a_keyword() -> None:
-    """context_ids skips its keyword regex when none of _KW_ANCHORS is in the window: every
+def test_the_keyword_prefilters_never_hide_a_keyword() -> None:
+    """context_ids and keyword_before skip their keyword regexes when no anchor is in the window: every
     window in which the regex finds a keyword must contain an anchor (over both labelled sets,
     every 50-character window, and phrases written for each keyword family)."""
     from pathlib import Path
 
+    from llmroute.policies.privacy.context import _KEYWORD_ANCHOR, _KEYWORD_RX
     from llmroute.policies.privacy.personal import _KW, _KW_ANCHOR
 
     data = Path(__file__).parent / "data"
@@ -263,12 +264,15 @@ def test_the_keyword_prefilter_never_hides_a_keyword() -> None:
         "tarjeta sanitaria", "NHS number", "beneficiary", "Personalnummer", "personnel no", "staff id", "badge #",
         "subscriber #", "group no", "health plan", "insurance card", "MBI", "medicare", "chart #", "IPP", "record #",
     ]
+    texts += ["Téléphone", "móvil", "llámame", "komórka", "celular", "contato", "numéro", "Rufnummer", "text me at"]
+    pairs = [(_KW, _KW_ANCHOR), (_KEYWORD_RX["phone"], _KEYWORD_ANCHOR["phone"])]
     checked = 0
     for text in texts:
         low = text.lower()
         for end in range(1, len(low) + 1):
             window = low[max(0, end - 50) : end]
-            if _KW.search(window):
-                checked += 1
-                assert _KW_ANCHOR.search(window), window
+            for full, anchor in pairs:
+                if full.search(window):
+                    checked += 1
+                    assert anchor.search(window), window
     assert checked > 1000
