@@ -61,14 +61,17 @@ async def test_ainvoke_and_astream(router: Router) -> None:
     assert "".join(str(p) for p in parts) == "echo: hello"
 
 
-def test_bound_tools_reach_the_model_that_can_call_them(router: Router, openai_server: OpenAIServer) -> None:
-    @tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return "sunny"
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return "sunny"
 
-    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
-    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [call]}
+
+WEATHER_CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+
+
+def test_bound_tools_reach_the_model_that_can_call_them(router: Router, openai_server: OpenAIServer) -> None:
+    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [WEATHER_CALL]}
     llm = RouterChatModel(router=router).bind_tools([get_weather])
     message = llm.invoke("weather in Oslo?")
     assert isinstance(message, AIMessage)
@@ -86,13 +89,7 @@ def test_bound_tools_reach_the_model_that_can_call_them(router: Router, openai_s
 
 
 def test_bound_tools_stream_and_join_into_tool_calls(router: Router, openai_server: OpenAIServer) -> None:
-    @tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return "sunny"
-
-    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
-    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [call]}
+    openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [WEATHER_CALL]}
     chunks = list(RouterChatModel(router=router).bind_tools([get_weather]).stream("weather in Oslo?"))
     assert len(chunks) > 2  # streamed in pieces
     joined = chunks[0]
