@@ -196,12 +196,14 @@ def other_texts(messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]
 def _leaves(i: int, path: str, value: Any, key: Any = None) -> Iterator[Other]:
     if type(key) is str and (not key.isidentifier() or not key.isascii() or any(c.isdigit() for c in key)):
         yield i, f"{path} (key)", key  # a key can carry data too ({"536-22-8745": ...})
+    elif type(key) is int and (key >= _BIG or key <= -_BIG):
+        yield i, f"{path} (key)", str(key)
     kind = type(value)
     # a value is read with its key before it ("ssn: 536228745"): the key is the context that
     # tells an identifier from any other number
     label = f"{key}: " if type(key) is str else ""
     if kind is str:
-        if value.startswith("data:") and ";base64," in value[:256]:
+        if value[:5].lower() == "data:" and ";base64," in value[:256].lower():
             text = _data_url_text(value)
             yield i, path, None if text is None else label + text
         else:
@@ -227,8 +229,8 @@ def _data_url_text(url: str) -> str | None:
     import base64
     import binascii
 
-    head, _, data = url.partition(";base64,")
-    mime = head[5:].lower()
+    cut = url.lower().find(";base64,")
+    mime, data = url[5:cut].lower(), url[cut + 8 :]
     if not (mime.startswith("text/") or mime in ("application/json", "application/xml", "application/x-yaml", "")):
         return None
     try:
