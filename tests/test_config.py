@@ -156,3 +156,35 @@ def test_catalog_errors_name_the_field() -> None:
         Router.from_config({"models": [{"catalog": "gpt-9"}]})
     with pytest.raises(ConfigError, match=r"models\[0\]: give an adapter, or a catalog entry"):
         Router.from_config({"models": [{"name": "x"}]})
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"catalog": "gpt-4o-mini", "hosting": "local"},
+        {"name": "claude", "hosting": "self_hosted", "adapter": {"type": "litellm", "model": "anthropic/claude-3-5-haiku-latest"}},
+        {"name": "bare", "hosting": "local", "adapter": {"type": "litellm", "model": "gpt-4o-mini"}},
+        {"name": "native", "hosting": "self_hosted", "adapter": {"type": "openai", "model": "gpt-4o-mini"}},
+        {"name": "azure", "hosting": "self_hosted",
+         "adapter": {"type": "litellm", "model": "azure/gpt-4o", "api_base": "https://acme.openai.azure.com"}},
+    ],
+)
+def test_a_hosted_route_cannot_be_labelled_private(entry: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Privacy policy trusts ``hosting``: a label more private than the route is refused when
+    the router is built, unless the config says hosting_override (then it warns)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-placeholder")
+    with pytest.raises(ConfigError, match="sends requests to a hosted API") as info:
+        Router.from_config({"models": [entry]})
+    assert "hosting" in str(info.value)
+    with pytest.warns(UserWarning, match="hosting_override"):
+        router = Router.from_config({"models": [{**entry, "hosting_override": True}]})
+    assert router.models[0].hosting == entry["hosting"]
+
+
+def test_a_server_of_your_own_may_be_labelled_private(openai_server: OpenAIServer) -> None:
+    router = Router.from_config({"models": [
+        {"name": "vllm", "hosting": "self_hosted", "adapter": {"type": "litellm", "model": "openai/llama", "api_base": openai_server.base_url}},
+        {"name": "ollama", "hosting": "local", "adapter": {"type": "litellm", "model": "ollama_chat/llama3"}},
+        {"name": "native", "hosting": "self_hosted", "adapter": {"type": "openai", "model": "m", "base_url": openai_server.base_url}},
+    ]})
+    assert [m.hosting for m in router.models] == ["self_hosted", "local", "self_hosted"]
