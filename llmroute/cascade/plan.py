@@ -9,7 +9,7 @@ before each escalation; this module only decides *whether* to escalate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -199,9 +199,12 @@ class Cascade:
 class Walk:
     """One call's cascade state: the answers so far and their verdicts; pure bookkeeping."""
 
-    def __init__(self, cascade: Cascade, plan: AttemptPlan) -> None:
+    def __init__(self, cascade: Cascade, plan: AttemptPlan, scans: tuple[Callable[[Any], Any], ...] = ()) -> None:
         self.cascade = cascade
         self.plan = plan
+        # the router's privacy scans: a previous answer is passed on only when they find nothing in
+        # it (the decision was made on the request, not on what a model wrote)
+        self.scans = scans
         self.answers: list[Answer] = []
         self.steps: list[CascadeStep] = []
         self.checking = True  # whether the step in flight will be checked (not the last one)
@@ -232,11 +235,24 @@ class Walk:
             params = {**request.params, "logprobs": True}
         messages = request.messages
         last = self.answers[-1] if self.answers else None
-        if self.cascade.context == "previous" and last is not None and last.content and self.plan.restorer(step.model) is None:
+        if (
+            self.cascade.context == "previous"
+            and last is not None
+            and last.content
+            and self.plan.restorer(step.model) is None
+            and not self._sensitive(last.content)
+        ):
             messages = (*messages, {"role": "assistant", "content": last.content}, {"role": "user", "content": _ESCALATE_NOTE})
         if params is None and messages is request.messages:
             return request
         return replace(request, messages=messages, params=request.params if params is None else params)
+
+    def _sensitive(self, text: str) -> bool:
+        message = [{"role": "assistant", "content": text}]
+        try:
+            return any(scan(message) for scan in self.scans)
+        except Exception:  # a scan that fails cannot clear the text: fail closed
+            return True
 
     def answer(
         self,

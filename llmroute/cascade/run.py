@@ -9,10 +9,11 @@ escalate is asked without streaming and checked; the last one that may be asked 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._plan import Step
 from .._types import (
@@ -40,7 +41,12 @@ __all__ = ["acomplete", "astream", "complete", "stream"]
 
 # -- shared by every style ----------------------------------------------------------------
 def _start(cascade: Cascade, call: _Call) -> Walk:
-    walk = Walk(cascade, call.plan)
+    scans: tuple[Any, ...] = ()
+    if cascade.context == "previous" and "llmroute.policies.privacy" in sys.modules:
+        from ..policies.privacy import Privacy
+
+        scans = tuple(p.scan for p in call._router.policies if isinstance(p, Privacy))
+    walk = Walk(cascade, call.plan, scans)
     call.shape = walk.request_for
     return walk
 

@@ -304,3 +304,23 @@ def test_restore_tells_plain_text_from_addresses(reply: str, restored: bool) -> 
 
     out = Redaction((), {"[EMAIL_1]": EMAIL}).restore(reply)
     assert (EMAIL in (out or "")) is restored
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_cascade_does_not_forward_a_local_answer_with_personal_data(openai_server: OpenAIServer, mode: str) -> None:
+    """With context="previous" a cascade shows the next model the answer it rejected. The request
+    was clean, so privacy allowed the hosted step; what the local model wrote was never decided on,
+    so an answer holding personal data is left out of the escalation."""
+    from llmroute import Price
+    from llmroute.cascade import Cascade
+
+    def router(answer: str) -> Router:
+        local = Model("local", Function(lambda r: answer), hosting="local", price=Price(0.01, 0.01))
+        return Router([local, hosted(openai_server)], [Privacy()], cascade=Cascade(lambda request, a: False, context="previous"))
+
+    call(router(f"Her SSN is {SSN}, mail {EMAIL}."), mode, [{"role": "user", "content": "Tell me about Jane."}], {})
+    assert openai_server.requests == 1  # escalated, without the answer
+    assert_never_sent(openai_server, SSN, EMAIL)
+    assert [m["role"] for m in openai_server.received[0].body["messages"]] == ["user"]
+    call(router("Jane is a painter."), mode, [{"role": "user", "content": "Tell me about Jane."}], {})
+    assert "Jane is a painter." in json.dumps(openai_server.received[1].body["messages"])  # a clean answer still goes
