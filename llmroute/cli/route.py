@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config)
-        with config_folder_on_path(args.config):
-            router = cfg.build(skip_missing_keys=True, allow_imports=args.allow_import)
+        with config_code(args):
+            router = cfg.build(skip_missing_keys=True)
         kw = {k: v for k in ("model", "tenant", "classification", "max_tokens") if (v := getattr(args, k)) is not None}
         decision = router.route([{"role": "user", "content": args.prompt}], **kw)
     except LLMRouteError as exc:

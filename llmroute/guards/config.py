@@ -120,8 +120,9 @@ def check_env_name(name: str) -> str:
 # -- code a config names ---------------------------------------------------------------------
 @contextlib.contextmanager
 def allowed_imports(prefixes: Iterable[str] | None) -> Iterator[None]:
-    """Allow ``module:attr`` targets under these module prefixes while a config is built."""
-    token = _allowed.set(tuple(prefixes or ()))
+    """Allow ``module:attr`` targets under these module prefixes while a config is built (on top
+    of what an enclosing block allows: a command's ``--allow-import`` holds for every build in it)."""
+    token = _allowed.set((*_allowed.get(), *(prefixes or ())))
     try:
         yield
     finally:

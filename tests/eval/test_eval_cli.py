@@ -181,6 +181,17 @@ def test_compare_shows_models_side_by_side(tmp_path: Path, monkeypatch: pytest.M
     assert lines[0]["cost"] > lines[1]["cost"] > 0
 
 
+def test_compare_takes_allow_import_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("LLMROUTE_ALLOW_IMPORTS")
+    monkeypatch.setenv("LLMROUTE_TEST_KEY", "sk-test")
+    cfg = tmp_path / "router.yaml"
+    with OpenAIServer(reply=by_model) as server:
+        write_config(cfg, served_models(server.base_url))
+        args = ["compare", "--config", str(cfg), "--models", "big,small", "--prompt", "hi"]
+        assert main(args) == 1 and "--allow-import eval_helpers" in capsys.readouterr().err
+        assert main([*args, "--allow-import", "eval_helpers"]) == 0
+
+
 def test_compare_rejects_unknown_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("LLMROUTE_TEST_KEY", "sk-test")
     cfg = tmp_path / "router.yaml"
