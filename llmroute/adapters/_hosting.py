@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Any
 from urllib.parse import urlsplit
 
 from .._types import Model
 from ..errors import ConfigError
 
-__all__ = ["check_hosting", "implied_hosting"]
+__all__ = ["check_hosting", "hosted_url", "litellm_hosted"]
 
 _log = logging.getLogger("llmroute")
 
@@ -41,36 +40,25 @@ _HOSTED_HOSTS = ("openai.com", "anthropic.com", "googleapis.com", "azure.com", "
                  "cerebras.ai", "amazonaws.com", "huggingface.co")
 
 
-def _hosted_url(url: str | None) -> bool:
+def hosted_url(url: str | None) -> bool:
+    """Whether ``url`` is a known hosted provider's endpoint (not the user's own server)."""
     host = (urlsplit(url).hostname or "").lower() if url else ""
     return any(host == h or host.endswith("." + h) for h in _HOSTED_HOSTS)
 
 
-def implied_hosting(adapter: Any) -> str | None:
-    """``"api"`` when the adapter's route goes to a hosted provider, ``"local"`` for in-process
-    inference, None when it cannot tell (the user's own server, a function)."""
-    kind = type(adapter).__name__
-    module = type(adapter).__module__
-    if not module.startswith("llmroute.adapters"):
-        return None
-    if kind == "LlamaCpp":
-        return "local"
-    if kind == "OpenAI":
-        return "api" if _hosted_url(getattr(adapter, "base_url", None)) else None
-    if kind == "LiteLLM":
-        base = getattr(adapter, "api_base", None)
-        if base:
-            return "api" if _hosted_url(base) else None
-        model = str(getattr(adapter, "model", ""))
-        provider = model.split("/", 1)[0] if "/" in model else None
-        # a bare name (gpt-4o-mini, claude-...) is one litellm sends to its hosted provider
-        return "api" if provider is None or provider in _HOSTED_PROVIDERS else None
-    return None
+def litellm_hosted(model: str, api_base: str | None) -> bool:
+    """Whether litellm sends ``model`` to a hosted provider: no api_base of the user's own and a
+    hosted provider prefix, or a bare name (gpt-4o-mini, claude-...) litellm maps to one."""
+    if api_base:
+        return hosted_url(api_base)
+    provider = model.split("/", 1)[0] if "/" in model else None
+    return provider is None or provider in _HOSTED_PROVIDERS
 
 
 def check_hosting(model: Model, where: str) -> None:
     """Refuse a ``local``/``self_hosted`` label on a route that goes to a hosted API."""
-    implied = implied_hosting(model.adapter)
+    # each built-in adapter says where its route goes (``implied_hosting``); others cannot tell
+    implied = getattr(model.adapter, "implied_hosting", None)
     if implied != "api" or model.hosting == "api":
         return
     what = f"{where}.hosting: {model.name!r} is labelled {model.hosting!r} but its adapter sends requests to a hosted API"

@@ -18,6 +18,7 @@ from .._types import Request
 from ..errors import MissingDependencyError, ProviderTimeoutError
 from ._chat import ChatAdapter
 from ._errors import Secrets, redact_url
+from ._hosting import litellm_hosted
 
 __all__ = ["LiteLLM", "import_litellm"]
 
@@ -143,6 +144,11 @@ class LiteLLM(ChatAdapter):
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
         return kwargs
+
+    @property
+    def implied_hosting(self) -> str | None:
+        """"api" when litellm sends this model to a hosted provider; None for the user's own server."""
+        return "api" if litellm_hosted(self.model, self.api_base) else None
 
     # -- calls ---------------------------------------------------------------------------
     def _load(self) -> None:

@@ -19,6 +19,7 @@ from .._types import Request
 from ..errors import ConfigError, MissingDependencyError
 from ._chat import ChatAdapter
 from ._errors import Secrets, redact_url
+from ._hosting import hosted_url
 
 __all__ = ["OpenAI"]
 
@@ -105,6 +106,11 @@ class OpenAI(ChatAdapter):
             raise MissingDependencyError("the OpenAI adapter needs the openai package: pip install openai")
         if self.api_key_env and not self._api_key:
             raise ConfigError(f"environment variable {self.api_key_env} is not set (the API key of {self.model!r})")
+
+    @property
+    def implied_hosting(self) -> str | None:
+        """"api" for a hosted provider's URL; None for a server of the user's own (any label)."""
+        return "api" if hosted_url(self.base_url) else None
 
     # -- clients ---------------------------------------------------------------------------
     def _load(self) -> None:

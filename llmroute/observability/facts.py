@@ -8,6 +8,7 @@ privacy policy did not fire.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +109,11 @@ def error_text(exc: BaseException, limit: int = 500, *, private: bool = False) -
     return scrubbed(str(getattr(exc, "message", exc)))[:limit]
 
 
-_SCRUBBER: list[Any] = []
+@functools.cache
+def _scrubber() -> Any:
+    from ..policies.privacy import Privacy  # loaded on the first error, not at import
+
+    return Privacy()
 
 
 def scrubbed(text: str) -> str:
@@ -117,11 +122,7 @@ def scrubbed(text: str) -> str:
     if not text:
         return text
     try:
-        if not _SCRUBBER:
-            from ..policies.privacy import Privacy
-
-            _SCRUBBER.append(Privacy())
-        spans = _SCRUBBER[0]._spans(text)
+        spans = _scrubber()._spans(text)
     except Exception:
         return "[REDACTED]"
     for start, end, _name in reversed(spans):

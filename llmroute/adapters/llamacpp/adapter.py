@@ -232,6 +232,8 @@ class LlamaCpp:
                     if slot.llama is None and not self._pool.closed:
                         self._load(slot, as_config_error=True)
 
+    implied_hosting = "local"  # in this process: see adapters/_hosting.py
+
     def warmup(self) -> None:
         """Import llama_cpp and load every idle instance of the pool now, not on the first calls.
 

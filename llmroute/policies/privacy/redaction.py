@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from ..._text import located_texts
 from ..._types import Message
 from .findings import Finding
 
@@ -116,8 +117,6 @@ def redact_messages(messages: tuple[Message, ...], findings: Iterable[Finding]) 
     counters: dict[str, int] = {}
     # placeholder-shaped text the caller already wrote (a template's "[EMAIL_1]") is never one of
     # ours: numbering skips it, so a reply that repeats it gets it back as written, not a value
-    from ..._text import located_texts
-
     taken = {m.group(0) for *_, text in located_texts(messages) for m in _PLACEHOLDER_RE.finditer(text)}
 
     def swap(text: str, found: list[Finding]) -> str:
