@@ -22,17 +22,13 @@ __all__ = ["check_hosting", "implied_hosting"]
 
 _log = logging.getLogger("llmroute")
 
-# litellm provider prefixes whose default endpoint is a hosted service
-_HOSTED_PROVIDERS = frozenset({
-    "openai", "text-completion-openai", "anthropic", "azure", "azure_ai", "azure_text", "gemini",
-    "vertex_ai", "vertex_ai_beta", "palm", "bedrock", "bedrock_converse", "sagemaker", "sagemaker_chat",
-    "groq", "mistral", "codestral", "cohere", "cohere_chat", "together_ai", "deepseek", "xai",
-    "fireworks_ai", "openrouter", "perplexity", "replicate", "anyscale", "deepinfra", "cerebras",
-    "sambanova", "ai21", "ai21_chat", "nvidia_nim", "watsonx", "databricks", "cloudflare",
-    "huggingface", "friendliai", "novita", "nebius", "hyperbolic", "lambda_ai", "dashscope",
-    "moonshot", "github", "github_copilot", "volcengine", "baseten", "predibase", "clarifai",
-    "meta_llama", "v0", "featherless_ai", "nscale", "galadriel", "nlp_cloud", "aleph_alpha",
-    "voyage", "jina_ai", "empower", "infinity", "snowflake", "oci", "morph", "datarobot",
+# litellm provider prefixes whose default endpoint is on the user's own machine or needs an
+# address the user gives; every other prefix (litellm knows some 190, most of them hosted
+# services, and adds more with each release) counts as hosted: an unknown one fails closed
+_OWN_PROVIDERS = frozenset({
+    "ollama", "ollama_chat", "lm_studio", "llamafile", "xinference", "vllm", "hosted_vllm",
+    "docker_model_runner", "lemonade", "oobabooga", "triton", "custom", "custom_openai",
+    "openai_like", "litellm_proxy",
 })
 # hosts of hosted APIs: a base_url pointing here is not the user's own server
 _HOSTED_HOSTS = ("openai.com", "anthropic.com", "googleapis.com", "azure.com", "mistral.ai",
@@ -64,7 +60,7 @@ def implied_hosting(adapter: Any) -> str | None:
         model = str(getattr(adapter, "model", ""))
         provider = model.split("/", 1)[0] if "/" in model else None
         # a bare name (gpt-4o-mini, claude-...) is one litellm sends to its hosted provider
-        return "api" if provider is None or provider in _HOSTED_PROVIDERS else None
+        return None if provider in _OWN_PROVIDERS else "api"
     return None
 
 
