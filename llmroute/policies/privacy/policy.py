@@ -21,6 +21,24 @@ from .redaction import Redaction, redact_messages
 __all__ = ["Privacy"]
 
 
+_Segment = tuple[int, int | None, str, int, str]
+"""(message, part, field, offset in that piece, text): the end of one piece of message text."""
+
+
+def _keep_tail(tail: list[_Segment], i: int, j: int | None, field: str, text: str, size: int) -> None:
+    """Append the end of ``text`` to ``tail`` and cut ``tail`` to its last ``size`` characters."""
+    tail.append((i, j, field, max(0, len(text) - size), text[-size:]))
+    extra = sum(len(seg[4]) for seg in tail) - size
+    while extra > 0:
+        si, sj, sfield, offset, seg = tail[0]
+        if len(seg) <= extra:
+            tail.pop(0)
+            extra -= len(seg)
+        else:
+            tail[0] = (si, sj, sfield, offset + extra, seg[extra:])
+            extra = 0
+
+
 class Privacy:
     """Keep requests that carry sensitive data on allowed hosting; fail closed otherwise.
 
@@ -147,13 +165,14 @@ class Privacy:
         else:
             msgs, params = messages, None
         found: list[Finding] = []
-        previous: tuple[int, int | None, str, str] | None = None
+        tail: list[_Segment] = []  # the last _SEAM characters before the next piece, over any number of pieces
         for i, j, field, text in located_texts(msgs):
             found.extend(self.scan_text(text, i, j, field))
-            if previous is not None and text and previous[3]:
-                found.extend(self._seam(previous, (i, j, field, text)))
-            if text:
-                previous = (i, j, field, text)
+            if not text:
+                continue
+            if tail:
+                found.extend(self._seam(tail, i, j, field, text))
+            _keep_tail(tail, i, j, field, text, self._SEAM)
         others = list(other_texts(msgs, params))
         if others:
             found.extend(self._scan_others(others))
@@ -184,18 +203,23 @@ class Privacy:
 
     _SEAM = 96
 
-    def _seam(self, a: tuple[int, int | None, str, str], b: tuple[int, int | None, str, str]) -> list[Finding]:
-        """Findings that straddle the end of piece ``a`` and the start of piece ``b``, reported as
-        one finding in each piece (so redaction masks both halves)."""
-        tail = a[3][-self._SEAM :]
-        head = b[3][: self._SEAM]
-        joined = tail + head
-        cut = len(tail)
+    def _seam(self, tail: list[_Segment], i: int, j: int | None, field: str, text: str) -> list[Finding]:
+        """Findings that straddle the start of piece ``text``: the pieces before it (``tail``, as
+        many as fit in ``_SEAM`` characters: a value can be cut into three messages or more)
+        joined to its head; reported as one finding in each piece the value touches, so
+        redaction masks every part."""
+        cut = sum(len(seg[4]) for seg in tail)
         out: list[Finding] = []
-        for start, end, name in self._spans(joined):
-            if start < cut < end:
-                out.append(Finding(name, a[0], a[1], len(a[3]) - cut + start, len(a[3]), a[2]))
-                out.append(Finding(name, b[0], b[1], 0, end - cut, b[2]))
+        for start, end, name in self._spans("".join(seg[4] for seg in tail) + text[: self._SEAM]):
+            if not start < cut < end:
+                continue
+            at = 0
+            for si, sj, sfield, offset, seg in tail:
+                lo, hi = max(start, at), min(end, at + len(seg))
+                if lo < hi:
+                    out.append(Finding(name, si, sj, offset + lo - at, offset + hi - at, sfield))
+                at += len(seg)
+            out.append(Finding(name, i, j, 0, end - cut, field))
         return out
 
     def redact(self, messages: Sequence[Message] | Request) -> Redaction:
