@@ -12,6 +12,7 @@ Probes (public API only, so any version of llmroute runs them):
   route0   route() over 20 models, no policy
   routepc  route() over 20 models, Privacy + Cost
   route3   route() over 20 models, Privacy + Complexity + Cost
+  scan8k   Privacy().scan of one 8,000-character message with many small numbers (code, quizzes)
 
 Needs valgrind (apt-get install valgrind). Run: python benchmarks/instructions.py [--base COMMIT]
 """
@@ -27,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBES = ("direct", "plain", "traced", "route0", "routepc", "route3")
+PROBES = ("direct", "plain", "traced", "route0", "routepc", "route3", "scan8k")
 
 PROBE = r'''
 import sys
@@ -44,6 +45,15 @@ if what == "direct":
 elif what in ("plain", "traced"):
     r = Router(one, instrument=what == "traced")
     f = lambda: r.completion(MSG)
+elif what == "scan8k":
+    para = ("Write a function to find the 3 largest numbers in a list of 10 integers. "
+            "assert largest([25, 35, 22, 85, 14, 65, 75, 22, 58], 3) == [85, 75, 65]. "
+            "Which planet has 2 moons? (A) Mars (B) Venus (C) Earth (D) Mercury. In 1969, 3 astronauts "
+            "flew 384,400 km. The meeting on the 4th floor covered version 10.2.0.1 of the billing "
+            "service and 12 open incidents. ")
+    long = [{"role": "user", "content": (para * (8000 // len(para) + 1))[:8000]}]
+    privacy = Privacy()
+    f = lambda: privacy.scan(long)
 else:
     tiers = ("simple", "standard", "complex"); hostings = ("local", "self_hosted", "api", "api")
     models = [Model(f"model-{i:02d}", adapter, hosting=hostings[i % 4], tier=tiers[i % 3],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from ._types import Attempt, Constraint, Decision, Model, Redacted, Request, Usage, Verdict
@@ -59,11 +60,11 @@ def _detectors(constraints: Sequence[Constraint]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _checked(verdict: object, name: str, candidates: Sequence[Model]) -> Verdict:
-    """The policy's verdict with its name set; candidates it neither kept nor dropped count as dropped."""
+def _checked(verdict: object, name: str, names: AbstractSet[str]) -> Verdict:
+    """The policy's verdict with its name set; candidates (``names``) it neither kept nor
+    dropped count as dropped."""
     if not isinstance(verdict, Verdict):
         raise PolicyError(f"policy {name!r} returned {type(verdict).__name__}, expected Verdict")
-    names = {m.name for m in candidates}
     keep = tuple(verdict.keep)
     kept = set(keep)
     if len(kept) != len(keep) or not kept <= names:
@@ -99,6 +100,8 @@ def decide(
         raise InvalidRequestError(f"model: unknown model {pinned!r}{hint}")
 
     candidates: tuple[Model, ...] = tuple(models)
+    # the candidates' names: every model's at first (by_name's keys), then what each policy kept
+    names: AbstractSet[str] = by_name.keys() if len(by_name) == len(candidates) else {m.name for m in candidates}
     verdicts: list[Verdict] = []
     constraints: list[Constraint] = []
     dropped: dict[str, str] = {}
@@ -109,12 +112,13 @@ def decide(
             raise
         except Exception as exc:
             raise PolicyError(f"policy {name!r} raised {type(exc).__name__}: {exc}") from exc
-        verdict = _checked(raw, name, candidates)
+        verdict = _checked(raw, name, names)
         verdicts.append(verdict)
         constraints.extend(verdict.constraints)
         for model_name, why in verdict.dropped.items():
             dropped[model_name] = f"{name}: {why}"
         candidates = tuple(map(by_name.__getitem__, verdict.keep))
+        names = set(verdict.keep)
         if not candidates and pinned is None:
             break
 

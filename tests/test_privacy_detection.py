@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai_server import OpenAIServer
 
 from llmroute import Model, Router
@@ -246,7 +248,7 @@ def test_split_value_never_reaches_a_hosted_server_in_redaction_mode() -> None:
 
 
 def test_the_keyword_prefilters_never_hide_a_keyword() -> None:
-    """context_ids and keyword_before skip their keyword regexes when no anchor is in the window: every
+    """context_id and keyword_before skip their keyword regexes when no anchor is in the window: every
     window in which the regex finds a keyword must contain an anchor (over both labelled sets,
     every 50-character window, and phrases written for each keyword family)."""
     from pathlib import Path
@@ -276,3 +278,20 @@ def test_the_keyword_prefilters_never_hide_a_keyword() -> None:
                     checked += 1
                     assert anchor.search(window), window
     assert checked > 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet="abc. é", min_size=1, max_size=4), min_size=1, max_size=8),
+    text=st.text(alphabet="abc. éx", max_size=30),
+)
+def test_a_factored_alternation_finds_a_word_where_the_flat_one_does(words: list[str], text: str) -> None:
+    """literal_alternation (the anchors' trie-shaped regex) matches exactly where ``a|b|c`` does."""
+    import re
+
+    from llmroute.policies.privacy.context import literal_alternation
+
+    flat = re.compile("|".join(map(re.escape, words)))
+    factored = re.compile(literal_alternation(words))
+    for pos in range(len(text) + 1):
+        assert (flat.match(text, pos) is None) == (factored.match(text, pos) is None), (words, text, pos)

@@ -289,10 +289,13 @@ class Cost:
         kept: list[Model] = []
         dropped: dict[str, str] = {}
         in_budget: set[str] = set()
+        unknown_cost = 0.0 if self.unknown_price == "free" else None
+        unknown_drops = self.unknown_price == "drop" or cap is not None or lefts is not None
+        facts = self._facts
         for model in candidates:  # the hot loop: one pass, per-model facts cached
-            price, max_out, quality = self._facts(model)
+            price, max_out, quality = facts(model)
             if price is None:
-                cost = 0.0 if self.unknown_price == "free" else None
+                cost = unknown_cost
             else:
                 cost = price.cost(tokens, out if not max_out or max_out > out else max_out)
             costs[model.name] = cost
@@ -302,7 +305,7 @@ class Cost:
                     why = f"no {self.quality_key!r} score to compare with floor {floor}"
                 elif quality < floor:
                     why = f"{self.quality_key} {quality:g} below floor {floor:g}"
-            if why is None and cost is None and (self.unknown_price == "drop" or cap is not None or lefts is not None):
+            if why is None and cost is None and unknown_drops:
                 why = "price unknown" + (" (per-request cap)" if cap is not None else " (budget)" if lefts is not None else "")
             if why is None and cap is not None and cost is not None and cost > cap:
                 why = f"estimated ${cost:.6f} over per-request cap"
@@ -339,7 +342,7 @@ class Cost:
         if tightest is not None:
             reason += f"; {tightest[1]}: ${max(tightest[0], 0.0):.6f} left"
         return Verdict(
-            keep=tuple(m.name for m in kept),
+            keep=tuple([m.name for m in kept]),
             dropped=dropped,
             reason=reason,
             constraints=tuple(constraints),
@@ -391,7 +394,7 @@ class Cost:
         for i, m in enumerate(kept):
             c = costs[m.name]
             keyed.append((first.setdefault(m.tier, len(first)), math.inf if c is None else c, i, m))
-        keyed.sort(key=lambda k: k[:3])
+        keyed.sort()  # i is unique: the models themselves are never compared
         return [k[3] for k in keyed]
 
     # -- the state hooks (StatefulPolicy): the router calls them around each call ---------

@@ -104,6 +104,10 @@ def _numbers(ask: str) -> tuple[int, int]:
     run_count = run_digits = 0  # the current run of neighbouring digit-only groups
     inside = False  # within a run already taken for an identifier
     for raw in ask.split():
+        if raw.isalpha():  # most tokens: a word, no digits (ends a run, as below)
+            run_count = run_digits = 0
+            inside = False
+            continue
         token = raw.strip(_TOKEN_STRIP)
         d = len(token) - len(token.translate(_NO_DIGITS))
         grouped = d > 0 and token.lstrip("+-(").rstrip(")-").isdigit()
@@ -154,18 +158,15 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
     nw = max(len(words), 1)
     lexicon = _lexicon()
     counts = [0, 0, 0, 0, 0, 0, 0]  # code, math, reason, multi, constraint, negation, common
-    letters = long_words = 0
+    lengths = list(map(len, words))  # map/filter run the per-word steps in C; Python sees only cue words
+    letters = sum(lengths)
+    long_words = len([n for n in lengths if n >= 9])
     mass = weight = 0.0
-    for w in words:
-        letters += len(w)
-        if len(w) >= 9:
-            long_words += 1
-        entry = lexicon.get(w)
-        if entry is not None:
-            for k in entry[0]:
-                counts[k] += 1
-            mass += entry[1]
-            weight += entry[2]
+    for entry in filter(None, map(lexicon.get, words)):
+        for k in entry[0]:
+            counts[k] += 1
+        mass += entry[1]
+        weight += entry[2]
     classes = ask.translate(_CLASSES)
     quantities, quantity_digits = _numbers(ask) if "\x01" in classes else (0, 0)
     return {

@@ -13,21 +13,49 @@ import ipaddress
 import re
 
 __all__ = [
+    "STREET_SUFFIXES",
+    "STREET_TYPES_BEFORE",
     "card_shape_ok",
     "grouped_alone",
     "ipv4_in_context",
     "keyword_before",
+    "literal_alternation",
     "public_place",
     "street_before_number",
     "uk_postcode_at",
 ]
 
-# keywords that name what a number is, per kind; matched on the lower-cased text just before it
+def literal_alternation(words: tuple[str, ...] | list[str]) -> str:
+    """A regex matching any of ``words`` (literals), factored by leading character like a trie.
+
+    The engine tries every branch of ``a|b|c`` at each position; factored, it tries one branch
+    per distinct first character, about 2.5x faster on the anchor lists below. Which word a
+    match picks may differ from the flat alternation: use it where only "is any there" counts.
+    """
+    groups: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words):
+        groups.setdefault(word[0], []).append(word[1:])
+    parts = []
+    for first, rests in groups.items():
+        tails = [r for r in rests if r]
+        inner = literal_alternation(tails) if tails else ""
+        if len(tails) == 1:
+            inner = re.escape(tails[0])
+        elif tails:
+            inner = f"(?:{inner})"
+        parts.append(re.escape(first) + (f"(?:{inner})?" if "" in rests and tails else inner))
+    return "|".join(parts)
+
+
+# keywords that name what a number is, per kind; matched on the lower-cased text just before it.
+# Speed: an alternation whose every branch starts with a literal lets the regex engine skip to
+# candidate characters in C; a leading \b defeats that, so ``\btel`` is written ``t(?<=\bt)el``
+# (the same match) here and in the other keyword lists below.
 _KEYWORDS = {
-    "ssn": r"ssn|social security|soc\.? ?sec|social\b|seguro social|itin|taxpayer|tax id|\btin\b",
-    "aadhaar": r"aadhaa?r|uidai|\buid\b|आधार",
+    "ssn": r"ssn|social security|soc\.? ?sec|social\b|seguro social|itin|taxpayer|tax id|t(?<=\bt)in\b",
+    "aadhaar": r"aadhaa?r|uidai|u(?<=\bu)id\b|आधार",
     "phone": (
-        r"phone|\btel\b|tel\.|tel:|telephone|mobile|\bcell|\bcall|text me|whatsapp|sms|fax|contact|emergency|reach me"
+        r"phone|t(?<=\bt)el\b|tel\.|tel:|telephone|mobile|c(?<=\bc)ell|c(?<=\bc)all|text me|whatsapp|sms|fax|contact|emergency|reach me"
         r"|handy|telefon|rufnummer|mobil|nummer|erreichbar|anrufen|ruf mich|t[ée]l[ée]phone|portable|joignable|num[ée]ro"
         r"|appelle|m[óo]vil|tel[ée]fono|ll[áa]mame|cellulare|numero|chiam|bellen|bereik|telefoon|mobiel|nummer"
         r"|telefon|numer|kom[óo]rk|celular|contato|ligue"
@@ -41,12 +69,12 @@ _PHONE_ANCHORS = (
     "handy", "num", "erreichbar", "anrufen", "ruf mich", "portable", "joignable", "appelle", "vil", "mame",
     "chiam", "bellen", "bereik", "kom", "ligue",
 )
-_KEYWORD_ANCHOR = {"phone": re.compile("|".join(map(re.escape, _PHONE_ANCHORS)))}
+_KEYWORD_ANCHOR = {"phone": re.compile(literal_alternation(_PHONE_ANCHORS))}
 # numbers that say what they are: not a phone, SSN or card even next to "number"
 _NOT_PERSONAL = re.compile(
-    r"(?:order|invoice|tracking|shipment|parcel|ticket|\bpo\b|\brma\b|\bcase\b|\bref|customer|account no|kunden|rechnung"
+    r"(?:order|invoice|tracking|shipment|parcel|ticket|p(?<=\bp)o\b|r(?<=\br)ma\b|c(?<=\bc)ase\b|r(?<=\br)ef|customer|account no|kunden|rechnung"
     r"|bestell|sendung|commande|facture|suivi|pedido|factura|pratica|ordine|fattura|sku|part|article|artikel|isbn|serial"
-    r"|model|\bvin\b|build|version|firmware|release|error|code|id\b|ean|barcode)[^0-9\n]{0,12}$"
+    r"|model|v(?<=\bv)in\b|build|version|firmware|release|error|code|id\b|ean|barcode)[^0-9\n]{0,12}$"
 )
 
 
@@ -56,7 +84,8 @@ def keyword_before(text: str, start: int, kind: str, width: int = 48) -> bool:
     anchor = _KEYWORD_ANCHOR.get(kind)
     if anchor is not None and anchor.search(window) is None:
         return False
-    if kind == "phone" and _NOT_PERSONAL.search(window):
+    # _NOT_PERSONAL ends the window: its longest keyword (10) + 12 characters after it
+    if kind == "phone" and _NOT_PERSONAL.search(window, max(0, len(window) - 24)):
         return False
     return _KEYWORD_RX[kind].search(window) is not None
 
@@ -91,14 +120,14 @@ def card_shape_ok(raw: str) -> bool:
 
 
 _NETWORK = re.compile(
-    r"\bip\b|ipv4|address|addr|host|server|serveur|servidor|ping|ssh|connect|port\b|gateway|dns|subnet|route|router|nginx"
-    r"|apache|firewall|whitelist|allowlist|blocklist|\bban\b|block|endpoint|proxy|vpn|\blan\b|\bwan\b|network|netzwerk|r[ée]seau"
-    r"|\bred\b|adresse|direcci[óo]n|indirizzo|http|https|tcp|udp|icmp|curl|wget|telnet|\brdp\b|smtp|mysql|postgres|redis|socket"
-    r"|listen|bind|interface|wireguard|peer|\bnat\b|dhcp|\bmac\b|login|logged|failed password|\bsrc|\bdst|remote"
-    r"|instance|\bvm\b|\bbox\b|staging|\bprod\b|production|machine|\bnode\b|container|printer|drucker|imprimante|heimnetz|fritz|wlan|wifi|access log"
+    r"i(?<=\bi)p\b|ipv4|address|addr|host|server|serveur|servidor|ping|ssh|connect|port\b|gateway|dns|subnet|route|router|nginx"
+    r"|apache|firewall|whitelist|allowlist|blocklist|b(?<=\bb)an\b|block|endpoint|proxy|vpn|l(?<=\bl)an\b|w(?<=\bw)an\b|network|netzwerk|r[ée]seau"
+    r"|r(?<=\br)ed\b|adresse|direcci[óo]n|indirizzo|http|https|tcp|udp|icmp|curl|wget|telnet|r(?<=\br)dp\b|smtp|mysql|postgres|redis|socket"
+    r"|listen|bind|interface|wireguard|peer|n(?<=\bn)at\b|dhcp|m(?<=\bm)ac\b|login|logged|failed password|s(?<=\bs)rc|d(?<=\bd)st|remote"
+    r"|instance|v(?<=\bv)m\b|b(?<=\bb)ox\b|staging|p(?<=\bp)rod\b|production|machine|n(?<=\bn)ode\b|container|printer|drucker|imprimante|heimnetz|fritz|wlan|wifi|access log"
 )
 _VERSION_BEFORE = re.compile(
-    r"(?:version|versi[óo]n|versione|\bver\.?|\bv\.?|release|firmware|build|patch|update|upgrade|kernel|section|table"
+    r"(?:version|versi[óo]n|versione|v(?<=\bv)er\.?|v(?<=\bv)\.?|release|firmware|build|patch|update|upgrade|kernel|section|table"
     r"|chapter|oid|§|rev\.?|edition|java|python|chrome|firefox|android|ios|windows|oracle|sql server|postgresql"
     r"|->|→)(?:[ \t]+(?:from|to|auf|von|de|à|a))?[ \t:]*$"
 )
@@ -131,13 +160,13 @@ def ipv4_in_context(text: str, start: int, end: int) -> bool:
 
 
 _PUBLIC = re.compile(
-    r"headquarters|\bhq\b|head office|campus|visitor|museum|mus[ée]e|museo|store|hotel|station|airport|university"
+    r"headquarters|h(?<=\bh)q\b|head office|campus|visitor|museum|mus[ée]e|museo|store|hotel|station|airport|university"
     r"|embassy|consulate|building|geb[äa]ude|bundestag|reichstag|city hall|rathaus|stadium|theat|cathedral|palace"
-    r"|opening hours|[öo]ffnungszeiten|horaires|visit|tour\b|landmark"
+    r"|opening hours|öffnungszeiten|offnungszeiten|horaires|visit|tour\b|landmark"
 )
 _PERSONAL = re.compile(
-    r"\bmy\b|\bi\b|\bi'm|\bme\b|\bour home|ship to|deliver|send to|\blive|moved|mein|meine|\bmon\b|\bma\b|\bmi\b|\bmio\b"
-    r"|\bmia\b|home|absender|return address|\bnous\b|\bje\b|\byo\b|\bich\b"
+    r"m(?<=\bm)y\b|i(?<=\bi)\b|i(?<=\bi)'m|m(?<=\bm)e\b|o(?<=\bo)ur home|ship to|deliver|send to|l(?<=\bl)ive|moved|mein|meine|m(?<=\bm)on\b|m(?<=\bm)a\b|m(?<=\bm)i\b|m(?<=\bm)io\b"
+    r"|m(?<=\bm)ia\b|home|absender|return address|n(?<=\bn)ous\b|j(?<=\bj)e\b|y(?<=\by)o\b|i(?<=\bi)ch\b"
 )
 
 
@@ -165,11 +194,11 @@ def uk_postcode_at(text: str, start: int, end: int) -> tuple[int, int] | None:
     return None
 
 
-_STREET_TYPES_BEFORE = frozenset(
+STREET_TYPES_BEFORE = frozenset(
     "calle c/ avenida avda avda. paseo plaza carrer rúa rua via viale piazza corso largo vicolo travessa praça "
     "ulica ul. al.".split()
 )
-_STREET_SUFFIXES = ("straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg", "gasse", "straße", "strasse",
+STREET_SUFFIXES = ("straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg", "gasse", "straße", "strasse",
                     "weg", "allee", "platz", "damm", "ring", "ufer", "str.")
 
 
@@ -183,10 +212,10 @@ def street_before_number(text: str, start: int) -> int | None:
     if not words or not words[-1][:1].isalpha():
         return None
     last = words[-1]
-    if last[0].isupper() and last.lower().endswith(_STREET_SUFFIXES) and len(last) > 5:
+    if last[0].isupper() and last.lower().endswith(STREET_SUFFIXES) and len(last) > 5:
         return max(0, start - 60) + window.rfind(last)
     for k in range(2, min(6, len(words)) + 1):
         word = words[-k].lower()
-        if word in _STREET_TYPES_BEFORE and words[-k][0].isupper() and any(w[:1].isupper() for w in words[-k + 1 :]):
+        if word in STREET_TYPES_BEFORE and words[-k][0].isupper() and any(w[:1].isupper() for w in words[-k + 1 :]):
             return max(0, start - 60) + window.rfind(words[-k])
     return None

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .checksums import _ipv4_ok, _ipv6_ok, _password_ok, card_ok, iban_ok, secret_ok, ssn_ok, verhoeff_ok
 from .context import (
+    STREET_SUFFIXES,
+    STREET_TYPES_BEFORE,
     card_shape_ok,
     grouped_alone,
     ipv4_in_context,
     keyword_before,
+    literal_alternation,
     public_place,
     street_before_number,
     uk_postcode_at,
 )
 from .formats import FORMAT_RULES, FORMAT_TRIGGER, UNDERSCORE_NAMES, doc_example, shape_ok, underscore_formats
-from .personal import CONTEXT_IDS, PersonContext, context_ids
+from .personal import CONTEXT_IDS, PersonContext, context_id
 
 __all__ = ["DETECTORS", "find_spans"]
 
@@ -107,6 +110,19 @@ _ROMANCE_AFTER_NUMBER = re.compile(  # "14 rue des Lilas", "3 avenue Foch", "12 
     r"[ \t]{1,3}(?:(?:de|des|du|de la|la|le|l'|d')[ \t]?)*[A-ZÀ-Ý][\w'\-]+",
 )
 _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
+# Every address the street rules below can find holds one of these words; a text with none (most
+# text with numbers in it: code, quizzes, tables) skips them for each of its numbers and checks
+# only for a UK postcode. Case as the rules read it: English and French types as written, German
+# types as written, street-first types and Dutch/German suffixes in the lower-cased text.
+_ENGLISH_TYPES = ("Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace", "Square",
+                  "Close", "Crescent", "Parkway", "Highway", "Way", "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl",
+                  "Sq", "Pkwy", "Hwy")
+_ROMANCE_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "allee", "impasse", "quai",
+                  "cours", "route")
+_STREET_WORDS = re.compile(
+    f"(?:{literal_alternation(_ENGLISH_TYPES)})(?![\\w\\-])|{literal_alternation(_ROMANCE_TYPES + _GERMAN_TYPES)}"
+)
+_STREET_WORDS_LOWER = re.compile(literal_alternation(tuple(STREET_TYPES_BEFORE) + STREET_SUFFIXES))
 
 
 @dataclass(frozen=True)
@@ -115,10 +131,11 @@ class _StreetAddress:
 
     name: str = "street_address"
 
-    def at(self, text: str, start: int, end: int) -> Span | None:
-        """The address around the digits ``text[start:end]``, if they are its house number."""
+    def at(self, text: str, start: int, end: int, streets: bool = True) -> Span | None:
+        """The address around the digits ``text[start:end]``, if they are its house number
+        (``streets``: whether the text holds a street word at all, see :meth:`streets`)."""
         postcode = uk_postcode_at(text, start, end)
-        if postcode is not None:
+        if postcode is not None or not streets:
             return postcode
         if start and (text[start - 1].isalnum() or text[start - 1] == "-"):
             return None
@@ -141,6 +158,11 @@ class _StreetAddress:
             if name is not None and (end >= n or not text[end].isalnum() or text[end].islower()):
                 return name.start(), end + (1 if end < n and text[end].islower() else 0)
         return None
+
+    @staticmethod
+    def streets(text: str) -> bool:
+        """Whether ``text`` holds any word a street rule needs (else only postcodes can match)."""
+        return _STREET_WORDS.search(text) is not None or _STREET_WORDS_LOWER.search(text.lower()) is not None
 
 
 _HEXCOLON = frozenset("0123456789abcdefABCDEF:")
@@ -184,6 +206,13 @@ class _Within:
 _ID_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _IBAN_HEAD = re.compile(r"[A-Z]{2}[0-9]{2} ?$")  # digits after an IBAN's country and check digits are not a card
 _NOT_DIGIT = str.maketrans("", "", "0123456789")
+
+
+def _digits(piece: str) -> int:
+    """How many ASCII digits ``piece`` holds (what the numeric patterns match), counted in C."""
+    return len(piece) - len(piece.translate(_NOT_DIGIT))
+
+
 _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 \-.()/]*[0-9])?")  # runs of 6+ chars feed the numeric detectors
 _UPPER_START = re.compile(r"[A-Z][A-Z] ?[0-9]")
 _NB_L = r"(?<![\w.+\-/])"
@@ -233,13 +262,13 @@ _NUMERIC: tuple[_Within, ...] = (
             r"|\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4})"
             + _NB_R
         ),
-        lambda m: 8 <= sum(c.isdigit() for c in m.group(0)) <= 15,
+        lambda m: 8 <= _digits(m.group(0)) <= 15,
         min_digits=7,  # the run starts at the first digit; a "+1" before it may add one
     ),
     _Within(  # national formats (0171 4839207, 06 72 18 45 93, 612 48 39 07): where the text says phone
         "phone",
         re.compile(_NB_L + r"\(?[0-9]{2,5}\)?(?:[ .\-/]{1,3}[0-9]{2,8}){0,5}" + _NB_R),
-        lambda m: 8 <= sum(c.isdigit() for c in m.group(0)) <= 13 and keyword_before(m.string, m.start(), "phone"),
+        lambda m: 8 <= _digits(m.group(0)) <= 13 and keyword_before(m.string, m.start(), "phone"),
         min_digits=8,
     ),
     _Within(
@@ -266,28 +295,37 @@ class _DigitRuns:
     members: tuple[_Within, ...]
     short: tuple[_StreetAddress, ...] = ()
     context: frozenset[str] = frozenset()  # names of the context-id detectors to report
+    upper: tuple[_Within, ...] = field(init=False)  # the members that start with letters (IBAN, NINO)
+    plain: tuple[_Within, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "upper", tuple(d for d in self.members if d.upper))
+        object.__setattr__(self, "plain", tuple(d for d in self.members if not d.upper))
 
     def find_all(self, text: str) -> Iterator[tuple[str, Span]]:
         n = len(text)
-        upper = [d for d in self.members if d.upper]
-        plain = [d for d in self.members if not d.upper]
+        upper, plain = self.upper, self.plain
         done = 0
         ids_done = 0
+        streets: bool | None = None  # looked up at the first short run
         for run in _DIGIT_RUN.finditer(text):
             start, end = run.span()
             if self.context and start >= ids_done:
-                for name, found in context_ids(text, start, end):
-                    ids_done = max(ids_done, found[1])
-                    if name in self.context:
-                        yield name, found
+                named = context_id(text, start, end)
+                if named is not None:
+                    ids_done = max(ids_done, named[1][1])
+                    if named[0] in self.context:
+                        yield named
                 # the rest of an id-shaped token (E4471928, a SHA) was examined with this run
                 k = end
                 while k < n and k - end < 16 and text[k] in _ID_TAIL:
                     k += 1
                 ids_done = max(ids_done, k)
             if end - start < 6:  # too short for a numeric detector; maybe a house number
+                if streets is None and self.short:
+                    streets = _StreetAddress.streets(text)
                 for short in self.short:
-                    span = short.at(text, start, end)
+                    span = short.at(text, start, end, bool(streets))
                     if span is not None:
                         yield short.name, span
                 continue
@@ -295,7 +333,7 @@ class _DigitRuns:
                 start -= 1
             stop = min(end + 1, n)
             piece = run.group(0)
-            digits = len(piece) - len(piece.translate(_NOT_DIGIT))
+            digits = _digits(piece)
             for det in plain:
                 if digits < det.min_digits or (det.needs and det.needs not in piece):
                     continue

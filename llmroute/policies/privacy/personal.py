@@ -1,6 +1,6 @@
 """Personal and health data that only its context identifies (PHI under HIPAA and the like).
 
-- :func:`context_ids` runs on each run of digits the engine's shared digit pass finds: an
+- :func:`context_id` runs on each run of digits the engine's shared digit pass finds: an
   identifier shape (5+ digits, or letters and digits: ``E4471928``, ``XGH884213097``) or a date,
   named by the words just before it: a date of birth (``DOB``, ``born``, ``geb.``, ``né le``), a
   medical record number (``MRN``, ``Patienten-ID``, ``IPP``, an HL7 ``PID|`` segment), a
@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["CONTEXT_IDS", "PersonContext", "context_ids"]
+from .context import literal_alternation
+
+__all__ = ["CONTEXT_IDS", "PersonContext", "context_id"]
 
 CONTEXT_IDS = ("date_of_birth", "medical_record_number", "health_plan_id", "id_number")
 
@@ -49,7 +51,7 @@ _KW_ANCHORS = (
     "codice", "steuer", "personal", "id card", "national", "identity", "employee", "personnel", "staff",
     "matricule", "badge",
 )
-_KW_ANCHOR = re.compile("|".join(map(re.escape, _KW_ANCHORS)))
+_KW_ANCHOR = re.compile(literal_alternation(_KW_ANCHORS))
 _MONTHS = (
     r"(?:jan(?:uary|vier|uar|uari)?|feb(?:ruary|ruar|ruari)?|f[ée]v(?:rier)?|mar(?:ch|s|z|zo)?|m[äa]rz|apr(?:il|ile)?|avr(?:il)?"
     r"|abr(?:il)?|may|mai|mayo|maggio|mei|jun(?:e|i|io|io)?|juin|giugno|jul(?:y|i|io)?|juil(?:let)?|luglio|aug(?:ust|ustus)?"
@@ -63,18 +65,20 @@ _DATE_AT = re.compile(
 )
 _DATE_MONTH_FIRST = re.compile(r"(?<![a-z])" + _MONTHS + r"\.?[ \t]+[0-9]{1,2}(?:st|nd|rd|th)?,?[ \t]+[0-9]{4}", re.IGNORECASE)
 _HASHLIKE = re.compile(r"[0-9a-f\-]*[a-f][0-9a-f\-]*")  # lower-case hex: a hash, SHA or UUID, never an id
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-def context_ids(text: str, start: int, end: int) -> Iterator[tuple[str, tuple[int, int]]]:
-    """Context-named identifiers and dates of birth around the digit run ``text[start:end]``."""
+def context_id(text: str, start: int, end: int) -> tuple[str, tuple[int, int]] | None:
+    """The context-named identifier or date of birth around the digit run ``text[start:end]``, if
+    any (a plain function, not a generator: it runs on every run of digits)."""
     n = len(text)
     # fast exit for the common case: a short number standing alone ("3 apples", "in 2019")
     if end - start <= 4 and (start == 0 or text[start - 1] not in _ID_CHARS) and (end >= n or text[end] not in _ID_CHARS):
         nxt = text[end : end + 2]
         if not (end - start <= 2 and len(nxt) == 2 and nxt[0] in " .\t" and nxt[1].isalpha()):
             if not (start >= 2 and text[start - 1] == " " and text[start - 2].isalpha() and end - start <= 2):
-                return
+                return None
     s = start
     while s > 0 and start - s < 6 and text[s - 1] in _ID_CHARS:
         s -= 1
@@ -82,7 +86,7 @@ def context_ids(text: str, start: int, end: int) -> Iterator[tuple[str, tuple[in
     while e < n and e - end < 16 and text[e] in _ID_CHARS:
         e += 1
     token = text[s:e]
-    digits = sum(map(str.isdigit, token))
+    digits = len(token) - len(token.translate(_NO_DIGITS))  # token: ASCII id characters only
     id_like = (digits >= 5 or (digits >= 3 and e - s >= 8)) and not _HASHLIKE.fullmatch(token)
     date: tuple[int, int] | None = None
     m = _DATE_AT.match(text, start)
@@ -93,22 +97,20 @@ def context_ids(text: str, start: int, end: int) -> Iterator[tuple[str, tuple[in
             if m.start() <= start < m.end():
                 date = m.span()
     if date is None and not id_like:
-        return
+        return None
     lo = min(s, date[0]) if date is not None else s
     window = text[max(0, lo - 50) : lo].lower()
     if _KW_ANCHOR.search(window) is None:
-        return
+        return None
     last = None
     for hit in _KW.finditer(window):
         last = hit
     if last is None or "\n\n" in window[last.end() :]:
-        return
+        return None
     kind = last.lastgroup or ""
     if kind == "date_of_birth":
-        if date is not None:
-            yield kind, date
-    elif id_like:
-        yield kind, (s, e)
+        return (kind, date) if date is not None else None
+    return (kind, (s, e)) if id_like else None
 
 
 _CUES_HEALTH = (

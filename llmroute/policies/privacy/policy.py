@@ -263,13 +263,18 @@ class Privacy:
                 data=data,
             )
         constraint = Constraint(name="privacy", reason=why, hosting=self.allowed_hosting, data=data)
-        return Verdict.filter(
-            candidates,
-            lambda m: None if m.hosting in self.allowed_hosting else f"{why} may not go to {m.hosting!r} hosting",
-            f"{why}: only {allowed} hosting",
-            constraints=(constraint,),
-            data=data,
-        )
+        keep: list[str] = []
+        dropped: dict[str, str] = {}
+        why_not: dict[str, str] = {}  # one reason per hosting, not one string per model
+        for m in candidates:
+            if m.hosting in self.allowed_hosting:
+                keep.append(m.name)
+            else:
+                text = why_not.get(m.hosting)
+                if text is None:
+                    text = why_not[m.hosting] = f"{why} may not go to {m.hosting!r} hosting"
+                dropped[m.name] = text
+        return Verdict(tuple(keep), dropped, f"{why}: only {allowed} hosting", (constraint,), data)
 
     def _redact_fully(self, messages: tuple[Message, ...]) -> Redaction:
         """``redact``, refusing (so the router fails closed) if a scan of the copy still finds anything."""
