@@ -6,6 +6,13 @@ Measured in one process, on the packaged SmolLM2-135M-Instruct Q4_1 (or --model 
                   create_chat_completion, LlamaCpp.complete, and Router.completion over it.
                   Runs are interleaved so drift on a shared machine hits all three alike; the
                   median and the minimum are reported. Target: llmroute <= 3% over direct.
+* ``own cost``    the same request, 7 tokens out: time spent outside llama-cpp-python's
+                  ``Llama.create_completion`` and prompt tokenizing (timed around those calls on
+                  both sides), i.e.
+                  what llmroute adds (request, route, prompt formatting, pool hand-off, answer)
+                  against what ``create_chat_completion`` adds (formatting). llama.cpp's own
+                  run-to-run spread is far larger than either, so this is the figure that says
+                  where the end-to-end difference comes from.
 * ``generation``  tokens/s of one 128-token greedy reply; ``prompt`` tokens/s of a ~1,000-token prompt.
 * ``threads``     one instance's generation tokens/s at 1, 2... threads.
 * ``pool``        N concurrent async requests (64 tokens each) through pools of 1..K instances:
@@ -97,6 +104,75 @@ def short_chat(model_path: str, threads: int, n_ctx: int, repeats: int) -> dict[
             for name, s in samples.items()
         ],
     }
+
+
+def own_cost(model_path: str, threads: int, n_ctx: int, repeats: int) -> dict[str, Any]:
+    """Milliseconds outside llama.cpp's work (``Llama.create_completion`` and prompt tokenizing):
+    llama-cpp-python's chat call vs Router.completion."""
+    direct = llama_cpp.Llama(model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+    adapter = LlamaCpp(model_path, n_ctx=n_ctx, n_threads=threads)
+    router = Router([Model("local", adapter, hosting="local")])
+    router.warmup()
+    inner: dict[str, list[float]] = {"direct": [], "llmroute": []}
+    # llmroute tokenizes the prompt itself, before create_completion (to check it fits n_ctx);
+    # create_chat_completion does it inside. Tokenizing is llama.cpp's work on both sides, so a
+    # tokenize call outside create_completion is counted as inside.
+    tokenizing: dict[str, float] = {"direct": 0.0, "llmroute": 0.0}
+
+    def clocked(llama: Any, side: str) -> None:
+        create, tokenize = llama.create_completion, llama.tokenize
+        busy = [False]
+
+        def run(*args: Any, **kw: Any) -> Any:
+            start = time.perf_counter()
+            busy[0] = True
+            try:
+                return create(*args, **kw)
+            finally:
+                busy[0] = False
+                inner[side].append(time.perf_counter() - start + tokenizing[side])
+                tokenizing[side] = 0.0
+
+        def tokens(*args: Any, **kw: Any) -> Any:
+            if busy[0]:
+                return tokenize(*args, **kw)
+            start = time.perf_counter()
+            try:
+                return tokenize(*args, **kw)
+            finally:
+                tokenizing[side] += time.perf_counter() - start
+
+        llama.create_completion = run
+        llama.tokenize = tokens
+
+    clocked(direct, "direct")
+    clocked(adapter._pool.slots[0].llama, "llmroute")
+    calls = {
+        "direct": lambda: direct.create_chat_completion(SHORT, temperature=0, max_tokens=7),
+        "llmroute": lambda: router.completion(SHORT, temperature=0, max_tokens=7),
+    }
+    for fn in calls.values():
+        for _ in range(3):
+            fn()
+    outer: dict[str, list[float]] = {side: [] for side in calls}
+    for side in inner:
+        inner[side].clear()
+    for _ in range(repeats):
+        for side, fn in calls.items():
+            outer[side].append(timed(fn))
+    direct.close()
+    router.close()
+    rows = []
+    for side in calls:
+        outside = [a - b for a, b in zip(outer[side], inner[side], strict=True)]
+        rows.append({
+            "path": side,
+            "total_median_ms": statistics.median(outer[side]) * 1e3,
+            "inside_median_ms": statistics.median(inner[side]) * 1e3,
+            "outside_median_ms": statistics.median(outside) * 1e3,
+            "outside_min_ms": min(outside) * 1e3,
+        })
+    return {"repeats": repeats, "rows": rows}
 
 
 def rates(model_path: str, threads: int, n_ctx: int, repeats: int) -> dict[str, Any]:
@@ -209,6 +285,7 @@ def main() -> None:
         "load_average_before": load_before,
     }
     result["short_chat"] = short_chat(model_path, threads, args.n_ctx, repeats)
+    result["own_cost"] = own_cost(model_path, threads, args.n_ctx, repeats)
     result["rates"] = rates(model_path, threads, args.n_ctx, 3 if args.quick else 5)
     result["threads_sweep"] = thread_sweep(
         model_path, [int(n) for n in args.thread_counts.split(",")], args.n_ctx, 3 if args.quick else 5
@@ -227,6 +304,11 @@ def main() -> None:
     for row in result["short_chat"]["rows"]:
         print(f"| {row['path']} | {row['median_ms']:.2f} ms | {row['min_ms']:.2f} ms | "
               f"{row['median_overhead_pct']:+.1f}% | {row['min_overhead_pct']:+.1f}% |")
+    print(f"\n## Own cost: time outside llama.cpp's work, 7 tokens out ({repeats} interleaved runs)\n")
+    print("| path | total (median) | inside llama.cpp (create_completion + tokenize) | outside (median) | outside (min) |\n| --- | --- | --- | --- | --- |")
+    for row in result["own_cost"]["rows"]:
+        print(f"| {row['path']} | {row['total_median_ms']:.2f} ms | {row['inside_median_ms']:.2f} ms | "
+              f"{row['outside_median_ms']:.3f} ms | {row['outside_min_ms']:.3f} ms |")
     r = result["rates"]
     print(f"\n## Rates (one instance)\n\ngeneration {r['generation_tok_s']:.1f} tok/s (128-token reply); "
           f"prompt processing {r['prompt_tok_s']:.0f} tok/s ({r['prompt_tokens']}-token prompt)\n")
