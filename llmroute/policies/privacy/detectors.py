@@ -110,19 +110,21 @@ _ROMANCE_AFTER_NUMBER = re.compile(  # "14 rue des Lilas", "3 avenue Foch", "12 
     r"[ \t]{1,3}(?:(?:de|des|du|de la|la|le|l'|d')[ \t]?)*[A-ZÀ-Ý][\w'\-]+",
 )
 _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
-# Every address the street rules below can find holds one of these words; a text with none (most
-# text with numbers in it: code, quizzes, tables) skips them for each of its numbers and checks
-# only for a UK postcode. Case as the rules read it: English and French types as written, German
-# types as written, street-first types and Dutch/German suffixes in the lower-cased text.
+# Every address the street rules below can find holds one of these words, followed as the rules
+# need it; a text with none (most text with numbers in it: code, quizzes, tables) skips them for
+# each of its numbers and checks only for a UK postcode. Case as the rules read it: English,
+# French and German types as written, street-first types and Dutch/German suffixes lower-cased.
+# Each pattern starts with a literal alternation, so the engine skips to candidates in C.
 _ENGLISH_TYPES = ("Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace", "Square",
                   "Close", "Crescent", "Parkway", "Highway", "Way", "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl",
                   "Sq", "Pkwy", "Hwy")
 _ROMANCE_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "allee", "impasse", "quai",
                   "cours", "route")
-_STREET_WORDS = re.compile(
-    f"(?:{literal_alternation(_ENGLISH_TYPES)})(?![\\w\\-])|{literal_alternation(_ROMANCE_TYPES + _GERMAN_TYPES)}"
+_STREET_WORDS = (
+    re.compile(f"(?:{literal_alternation(_ENGLISH_TYPES)})(?![\\w\\-])"),  # "42 Elm Street", "St."
+    re.compile(f"(?:{literal_alternation(_ROMANCE_TYPES + _GERMAN_TYPES)})(?=[ \\t])"),  # "rue des", "Hauptstraße 5"
 )
-_STREET_WORDS_LOWER = re.compile(literal_alternation(tuple(STREET_TYPES_BEFORE) + STREET_SUFFIXES))
+_STREET_WORDS_LOWER = re.compile(f"(?:{literal_alternation(tuple(sorted(STREET_TYPES_BEFORE)) + STREET_SUFFIXES)})(?=\\s)")
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class _StreetAddress:
     @staticmethod
     def streets(text: str) -> bool:
         """Whether ``text`` holds any word a street rule needs (else only postcodes can match)."""
-        return _STREET_WORDS.search(text) is not None or _STREET_WORDS_LOWER.search(text.lower()) is not None
+        return any(rx.search(text) for rx in _STREET_WORDS) or _STREET_WORDS_LOWER.search(text.lower()) is not None
 
 
 _HEXCOLON = frozenset("0123456789abcdefABCDEF:")
@@ -307,7 +309,12 @@ class _DigitRuns:
         upper, plain = self.upper, self.plain
         done = 0
         ids_done = 0
-        streets: bool | None = None  # looked up at the first short run
+        # Whether the text holds a street word at all: a pass over the whole text (~45 ns a
+        # character) that pays off only when it has many short numbers (~5 us each through the
+        # street rules), so it is looked up once they outnumber one per 100 characters
+        streets: bool | None = None
+        short_runs = 0
+        enough = n // 100 + 8
         for run in _DIGIT_RUN.finditer(text):
             start, end = run.span()
             if self.context and start >= ids_done:
@@ -322,10 +329,11 @@ class _DigitRuns:
                     k += 1
                 ids_done = max(ids_done, k)
             if end - start < 6:  # too short for a numeric detector; maybe a house number
-                if streets is None and self.short:
+                short_runs += 1
+                if streets is None and short_runs > enough and self.short:
                     streets = _StreetAddress.streets(text)
                 for short in self.short:
-                    span = short.at(text, start, end, bool(streets))
+                    span = short.at(text, start, end, streets is not False)
                     if span is not None:
                         yield short.name, span
                 continue
