@@ -257,7 +257,7 @@ def test_the_keyword_prefilters_never_hide_a_keyword() -> None:
     from llmroute.policies.privacy.personal import _KW, _KW_ANCHOR
 
     data = Path(__file__).parent / "data"
-    texts = [json.dumps(json.loads(line), ensure_ascii=False) for f in ("privacy_labelled.jsonl", "privacy_independent.jsonl")
+    texts = [json.dumps(json.loads(line), ensure_ascii=False) for f in ("privacy_labelled.jsonl", "privacy_independent.jsonl", "privacy_blind.jsonl")
              for line in (data / f).read_text(encoding="utf-8").splitlines() if line.strip()]
     texts += [
         "D.O.B: 1984-02-03", "d.ob 3/4/1980", "do.b", "née le 3 mars", "né le 3 mars", "nato il 3", "nata il",
@@ -317,3 +317,57 @@ def test_an_address_after_many_numbers_is_still_found(tail: str, found: str | No
         assert "street_address" not in names
     else:
         assert found in names
+
+
+# Found by a blind set written by someone who had not read the detectors (tests/data/privacy_blind.jsonl)
+@pytest.mark.parametrize(
+    ("text", "detector"),
+    [
+        ("card no. 4275.5828.2357.4162 keeps getting declined", "payment_card"),
+        ("IBAN DE44 5001 0517 5407 3249 31 BIC INGDDEFFXXX, Inhaber Jan Kurz", "iban"),
+        ("datasource:\n  username: hr_app\n  password: Orbit95$nordlicht", "password"),
+        ('network={\n    ssid="Home_5G"\n    psk="t7^OSGqx7KXM1Inw"\n}', "password"),
+        ("mysql -u root -p'Marmite67*orbit' -h db01 shop < dump.sql fails", "password"),
+        ("her login: username j.alvarez, temporary password NRHaFa87XwMt%1fD", "password"),
+        ("Wachtwoord: Zomer2024!x voor de wifi", "password"),
+        ("employee_id: E10482\nname: Patrick Dunne\ndate_of_birth: 1985-07-22", "date_of_birth"),
+        ("Driving licence no. MORGA857116SJ9PD, Sarah J Morgan", "id_number"),
+        ("Onze kat is weg. Bel me op 06 55776014 als je haar ziet.", "phone"),
+        ("Mia figlia Sofia Ricci ha la mononucleosi e starà a casa", "patient_diagnosis"),
+        ("onze zoon Daan Visser heeft astma en moet zijn puffer meenemen", "patient_diagnosis"),
+    ],
+)
+def test_shapes_a_blind_set_found_missing(text: str, detector: str) -> None:
+    assert detector in {f.detector for f in Privacy().scan([{"role": "user", "content": text}])}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Which password manager do you recommend for a family of four?",
+        "After the password reset123 page loads, what happens?",
+        'db_password = os.environ["DB_PASSWORD"]',
+        "PASSWORD=$DB_PASSWORD in the compose file",
+        "Run `find . -print` and mysql --help",
+        "Version 4275.5828 of the tool, build 2357.4162",
+    ],
+)
+def test_the_new_shapes_leave_look_alikes_alone(text: str) -> None:
+    assert not Privacy().scan([{"role": "user", "content": text}])
+
+
+def test_the_blind_set_stays_where_it_was_fixed_to() -> None:
+    """tests/data/privacy_blind.jsonl scored recall 0.856 / false positives 0.094 blind; after the
+    fixes it found, 0.963 / 0.094 (its remaining misses: a value wrapped over lines, a 12-digit run
+    without separators, a password after "password?" with no keyword shape; its false positives
+    are public or fictional addresses and example values, which count by design)."""
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "privacy_blind.jsonl").read_text(encoding="utf-8").splitlines()]
+    privacy = Privacy()
+    flagged = [bool(privacy.scan([{"role": "user", "content": r["text"]}])) for r in rows]
+    pos = [f for f, r in zip(flagged, rows, strict=True) if r["sensitive"]]
+    neg = [f for f, r in zip(flagged, rows, strict=True) if not r["sensitive"]]
+    assert len(pos) == len(neg) == 160
+    assert sum(pos) / len(pos) >= 0.95
+    assert sum(neg) / len(neg) <= 0.10

@@ -83,6 +83,8 @@ EVASIONS = [
     "write to " + EMAIL.replace("@", "%40"),
     "my ssn is " + SSN.translate({ord(d): 0x0660 + int(d) for d in "0123456789"}),  # Arabic-Indic digits
     "my ssn is " + SSN.replace("-", "").translate({ord(d): 0x0966 + int(d) for d in "0123456789"}),  # Devanagari
+    "my ssn is " + " ".join(SSN.replace("-", "")),  # spaced out digit by digit
+    "my home router's address is 185 . 57 . 27 . 81, can I ssh in?",  # spaces around the dots
 ]
 
 # a value cut into pieces: two or more messages, content parts, a tool call's arguments

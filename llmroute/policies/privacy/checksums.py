@@ -76,9 +76,10 @@ def card_ok(raw: str) -> bool:
     return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_ok(digits)
 
 
-# Values that look like a template or a lookup, not a real secret.
+# Values that look like a template or a lookup, not a real secret ("$VAR" and "${VAR}" count,
+# a "$" inside a password does not).
 _FILLER = re.compile(
-    r"(?i)x{4,}|\*{3,}|\.{3}|your|example|placeholder|dummy|redacted|changeme|<|>|\$|\{\{|0{6,}|12345678|abcdefgh"
+    r"(?i)x{4,}|\*{3,}|\.{3}|your|example|placeholder|dummy|redacted|changeme|<|>|^\$|\$\{|\{\{|0{6,}|12345678|abcdefgh"
     r"|environ|getenv|process\.env|secrets\.|\(|\["
 )
 

@@ -57,7 +57,7 @@ _KEYWORDS = {
     "phone": (
         r"phone|t(?<=\bt)el\b|tel\.|tel:|telephone|mobile|c(?<=\bc)ell|c(?<=\bc)all|text me|whatsapp|sms|fax|contact|emergency|reach me"
         r"|handy|telefon|rufnummer|mobil|nummer|erreichbar|anrufen|ruf mich|t[ée]l[ée]phone|portable|joignable|num[ée]ro"
-        r"|appelle|m[óo]vil|tel[ée]fono|ll[áa]mame|cellulare|numero|chiam|bellen|bereik|telefoon|mobiel|nummer"
+        r"|appelle|m[óo]vil|tel[ée]fono|ll[áa]mame|cellulare|numero|chiam|bellen|bel me|bereik|telefoon|mobiel|nummer"
         r"|telefon|numer|kom[óo]rk|celular|contato|ligue"
     ),
 }
@@ -67,7 +67,7 @@ _KEYWORD_RX = {k: re.compile(f"(?:{v})") for k, v in _KEYWORDS.items()}
 _PHONE_ANCHORS = (
     "phone", "tel", "mobi", "cel", "call", "text me", "whatsapp", "sms", "fax", "conta", "emergency", "reach me",
     "handy", "num", "erreichbar", "anrufen", "ruf mich", "portable", "joignable", "appelle", "vil", "mame",
-    "chiam", "bellen", "bereik", "kom", "ligue",
+    "chiam", "bel", "bereik", "kom", "ligue",
 )
 _KEYWORD_ANCHOR = {"phone": re.compile(literal_alternation(_PHONE_ANCHORS))}
 # numbers that say what they are: not a phone, SSN or card even next to "number"

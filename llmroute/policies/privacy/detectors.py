@@ -203,6 +203,7 @@ class _Within:
     upper: bool = False  # starts with upper-case letters before the digits (IBAN, NINO)
     min_digits: int = 0  # a run with fewer digits cannot hold a match
     needs: str = ""  # a character a run must contain
+    shrink: bool = False  # an invalid match is retried ending at each earlier space (an IBAN before "BIC ...")
 
 
 _ID_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
@@ -242,6 +243,13 @@ _NUMERIC: tuple[_Within, ...] = (
         and _IBAN_HEAD.search(m.string, max(0, m.start() - 5), m.start()) is None,
         min_digits=13,
     ),
+    _Within(  # 4242.4242.4242.4242: dots as separators, only in four groups of four
+        "payment_card",
+        re.compile(r"(?<![\w\-.])[0-9]{4}(?:\.[0-9]{4}){3}(?![\w\-]|\.[0-9])"),
+        lambda m: card_ok(m.group(0).replace(".", "")) and grouped_alone(m.string, m.start(), m.end()),
+        min_digits=16,
+        needs=".",
+    ),
     _Within(  # printed as 4-4-4 groups; 12 bare digits only where the text names Aadhaar
         "in_aadhaar",
         re.compile(r"(?<![\w\-])[2-9][0-9]{3}([ \-]?)[0-9]{4}\1[0-9]{4}(?![\w\-]| ?[0-9])"),
@@ -278,6 +286,7 @@ _NUMERIC: tuple[_Within, ...] = (
         re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])"),
         lambda m: iban_ok(m.group(0)),
         upper=True,
+        shrink=True,
     ),
     _Within(
         "uk_nino",
@@ -285,6 +294,19 @@ _NUMERIC: tuple[_Within, ...] = (
         upper=True,
     ),
 )
+
+
+def _shrunk(det: _Within, text: str, hit: re.Match[str]) -> re.Match[str] | None:
+    """``hit`` cut at the last space after which it is valid (the pattern matched with the text
+    ending there), or None."""
+    start, end = hit.span()
+    cut = text.rfind(" ", start, end)
+    while cut > start:
+        shorter = det.pattern.match(text, start, cut)
+        if shorter is not None and det.valid is not None and det.valid(shorter):
+            return shorter
+        cut = text.rfind(" ", start, cut)
+    return None
 
 
 @dataclass(frozen=True)
@@ -355,6 +377,8 @@ class _DigitRuns:
                         continue
                     for det in upper:
                         hit = det.pattern.match(text, u.start())
+                        if hit is not None and det.shrink and det.valid is not None and not det.valid(hit):
+                            hit = _shrunk(det, text, hit)
                         if hit is not None and (det.valid is None or det.valid(hit)):
                             done = hit.end()
                             yield det.name, hit.span()
@@ -386,6 +410,24 @@ def _value_ok(m: re.Match[str]) -> bool:
     if _CODE_VALUE.fullmatch(value):  # api_key}, get_secret(...), self.token: code, not a value
         return False
     return (_password_ok(value) and not value.isalpha()) or (len(value) >= 12 and secret_ok(value))
+
+
+# "password" in other languages, and Wi-Fi keys (wpa_supplicant's psk=)
+_OTHER_PASSWORD_WORDS = "(?:" + literal_alternation(("mot de passe", "passwort", "kennwort", "wachtwoord", "senha", "psk")) + ")"
+_PASSWORD_WORD = f"(?:{literal_alternation(('password', 'passwd', 'passphrase', 'mot de passe', 'passwort', 'kennwort', 'wachtwoord', 'senha', 'contraseña'))})"
+
+
+def _strong_ok(m: re.Match[str]) -> bool:
+    """A value written right after "password" with no ":" or "is" ("temporary password
+    Xk8%..."): only one shaped like a password (letters, digits and a symbol) counts, never
+    "password manager" or "password reset123"."""
+    value = m.group(1)
+    return (
+        any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+        and any(not c.isalnum() for c in value)
+        and _value_ok(m)
+    )
 
 
 def _key_value_ok(m: re.Match[str]) -> bool:
@@ -458,6 +500,9 @@ _SIMPLE: tuple[Any, ...] = (
     _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"contrase" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(_OTHER_PASSWORD_WORDS + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(_PASSWORD_WORD + r"[ \t]{1,3}([^\s\"',;]{7,63}[^\s\"',;.?!:)])"), _strong_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"mysql[^\n]{0,80}?[ \t]-p['\"]?([^\s'\"]{6,64})"), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"login[^\n]{0,60}?[\w.@\-]{2,40}[ \t]?/[ \t]?([^\s/]{6,64})"), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _key_value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
@@ -475,7 +520,7 @@ _SIMPLE: tuple[Any, ...] = (
 # Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
 _TRIGGER = re.compile(
     r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token"
-    r"|contrase|login|" + FORMAT_TRIGGER
+    r"|contrase|login|passe|passwort|kennwort|wachtwoord|senha|psk|mysql|" + FORMAT_TRIGGER
 )
 _SHORT = 2000
 

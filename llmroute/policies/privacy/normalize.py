@@ -2,8 +2,9 @@
 
 Evasions that keep a value readable to a model but hide it from a regex: full-width and other
 compatibility characters (NFKC), zero-width and other format characters inside a value,
-non-breaking hyphens and other dash or space variants, percent-encoding (``%40``), and e-mail
-addresses spelled out (``jan dot horvath at gmx dot net``, ``name [at] host [dot] com``).
+non-breaking hyphens and other dash or space variants, percent-encoding (``%40``), digits spaced
+out one by one (``8 1 9 9 7 5 5 0 0``, ``185 . 57 . 27 . 81``), and e-mail addresses spelled out
+(``jan dot horvath at gmx dot net``, ``name [at] host [dot] com``).
 :func:`normalize` rewrites those and keeps, for every character of the result, the span of the
 original text it came from, so a finding in the normalised text maps back to the original
 (``Normalized.span``) and redaction still replaces the original characters.
@@ -100,6 +101,20 @@ def _apply(text: str, starts: list[int] | None, ends: list[int] | None, edits: l
     return "".join(out), new_starts, new_ends
 
 
+# Digits spaced out one by one ("8 1 9 9 7 5 5 0 0", 7 or more) and dotted quads with spaces
+# around the dots ("185 . 57 . 27 . 81"): read as the number and the address they spell. The
+# hint (a digit pattern starting with a digit class) keeps the full patterns off most text.
+_SPACED_HINT = re.compile(r"[0-9] [0-9] [0-9]|[0-9][ \t]+\.[ \t]+[0-9]")
+_SPACED_DIGITS = re.compile(r"(?<![\w.])[0-9](?: [0-9]){6,}(?!\w)")
+_SPACED_QUAD = re.compile(r"(?<![\w.])[0-9]{1,3}(?:[ \t]+\.[ \t]+[0-9]{1,3}){3}(?![\w.])")
+
+
+def _spaced_numbers(text: str) -> list[tuple[int, int, str]]:
+    edits = [(m.start(), m.end(), m.group(0).replace(" ", "")) for m in _SPACED_DIGITS.finditer(text)]
+    edits += [(m.start(), m.end(), re.sub(r"[ \t]+", "", m.group(0))) for m in _SPACED_QUAD.finditer(text)]
+    return sorted(edits)  # the two patterns cannot overlap: one needs dots, the other excludes them
+
+
 def _spelled_emails(text: str) -> list[tuple[int, int, str]]:
     edits: list[tuple[int, int, str]] = []
     done = 0
@@ -137,6 +152,10 @@ def normalize(text: str) -> Normalized:
             current, starts, ends = _apply(current, None, None, edits)
     if "%" in current:
         edits = [(m.start(), m.end(), _PERCENT_TO[m.group(1).lower()]) for m in _PERCENT.finditer(current)]
+        if edits:
+            current, starts, ends = _apply(current, starts, ends, edits)
+    if _SPACED_HINT.search(current) is not None:
+        edits = _spaced_numbers(current)
         if edits:
             current, starts, ends = _apply(current, starts, ends, edits)
     if any(w in current for w in _SPELLED_HINTS):

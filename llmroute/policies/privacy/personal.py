@@ -25,7 +25,7 @@ __all__ = ["CONTEXT_IDS", "PersonContext", "context_id"]
 CONTEXT_IDS = ("date_of_birth", "medical_record_number", "health_plan_id", "id_number")
 
 _KW = re.compile(
-    r"(?P<date_of_birth>d\.?o\.?b\b|date of birth|birth ?date|birthday|\bborn\b|geb\.|geboren|geburtsdatum|geburtstag"
+    r"(?P<date_of_birth>d\.?o\.?b\b|date[ _]of[ _]birth|birth[ _]?date|birthday|\bborn\b|geb\.|geboren|geburtsdatum|geburtstag"
     r"|\bn[ée]e? le\b|date de naissance|nacid[oa]|fecha de nacimiento|\bnat[oa] il\b|data di nascita|geboortedatum"
     r"|data urodzenia|urodzon|data de nascimento)"
     r"|(?P<medical_record_number>\bmrn|medical record|med\.? ?rec|patient(?:en)?[ \-]?(?:id|nr|nummer|number|no)"
@@ -35,7 +35,7 @@ _KW = re.compile(
     r"|group ?(?:#|no|number)|health ?plan|insurance ?(?:id|no|number|card)|\bmbi\b|medicare|medicaid|versicherten"
     r"|versicherungsnummer|\bkvnr|s[ée]curit[ée] sociale|carte vitale|\bnir\b|afiliaci[óo]n|tarjeta sanitaria"
     r"|tessera sanitaria|\bnhs\b|beneficiary)"
-    r"|(?P<id_number>passport|pasaporte|passeport|reisepass|passaporto|paszport|driver'?s licen[cs]e|f[üu]hrerschein"
+    r"|(?P<id_number>passport|pasaporte|passeport|reisepass|passaporto|paszport|driver'?s licen[cs]e|driving licen[cs]e|licen[cs]e ?(?:no|number|#)|my licen[cs]e|f[üu]hrerschein"
     r"|permis de conduire|\bdni\b|\bnie\b|\bnif\b|codice fiscale|steuer-?id|steuernummer|personalausweis|id card"
     r"|national id|identity card|employee ?(?:id|no|number|#)|personalnummer|personnel ?(?:no|number)|staff ?(?:id|no)"
     r"|matricule|badge ?(?:no|number|#))"
@@ -47,7 +47,7 @@ _KW_ANCHORS = (
     "nata", "nascita", "geboorte", "urodz", "nascimento", "mrn", "med", "patient", "chart", "pid|", "ipp",
     "fall", "dossier", "historia", "hospital", "mr #", "mr#", "record", "member", "subscriber", "policy",
     "group", "health", "insurance", "mbi", "versicher", "kvnr", "sociale", "vitale", "nir", "afiliaci",
-    "sanitaria", "nhs", "beneficiar", "pas", "driver", "hrerschein", "conduire", "dni", "nie", "nif",
+    "sanitaria", "nhs", "beneficiar", "pas", "driver", "licen", "hrerschein", "conduire", "dni", "nie", "nif",
     "codice", "steuer", "personal", "id card", "national", "identity", "employee", "personnel", "staff",
     "matricule", "badge",
 )
@@ -122,7 +122,8 @@ _CUES_HEALTH = (
     "diagnosis diagnostiqué diagnostiquée diagnosticado diagnosticada diagnosticato krebs brustkrebs krankgeschrieben "
     "psychiatric disorder syndrome schwanger embarazada enceinte incinta cancro depression depressionen mammakarzinom "
     "herzinfarkt schlaganfall demenz epilepsie insulin antidepressant antidepressants ssri sertraline fluoxetine "
-    "methadone hiv-positive cbt"
+    "methadone hiv-positive cbt astma asma asthme mononucleosis mononucleosi mononucléose mononukleose pfeiffersches "
+    "depressive depressiven depressiva t2dm t1dm ckd metformin"
 )
 _CUES_PERSONAL = (
     "salary salaries compensation gehalt salaire salario stipendio payroll divorced divorce evicted eviction arrested "
