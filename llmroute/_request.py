@@ -107,6 +107,14 @@ def _frozen(value: Any, where: str, depth: int = 0) -> Any:
     return value  # bytes, objects: kept as given; the privacy scan counts them as unreadable
 
 
+def _shown(value: Any) -> str:
+    """A wrong enum value as an error may show it: a short word as written, anything else (which
+    could be a key pasted into the wrong field) only by its type."""
+    if value is None or (isinstance(value, str) and len(value) < 20 and value.replace("_", "").isalpha()):
+        return repr(value)
+    return f"a {type(value).__name__} that is not one of them"
+
+
 def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Iterable):
         raise InvalidRequestError(
@@ -121,7 +129,7 @@ def _check_messages(messages: Any) -> tuple[Mapping[str, Any], ...]:
             raise InvalidRequestError(f"{where}: must be a dict, got {type(message).__name__}")
         role = message.get("role")
         if not isinstance(role, str) or role not in ROLES:  # a list or dict is unhashable: no raw TypeError
-            shown = repr(role) if role is None or (isinstance(role, str) and len(role) < 20) else type(role).__name__
+            shown = _shown(role)
             raise InvalidRequestError(f"{where}.role: must be one of {sorted(ROLES)}, got {shown}")
         if "content" not in message and not message.get("tool_calls") and not message.get("function_call"):
             raise InvalidRequestError(f"{where}: has no 'content'")
@@ -181,7 +189,7 @@ def build_request(
     checked_params = _check_params(params)
     if classification is not None and classification not in CLASSIFICATIONS:
         raise InvalidRequestError(
-            f"classification: must be one of {list(CLASSIFICATIONS)}, got {classification!r}"
+            f"classification: must be one of {list(CLASSIFICATIONS)}, got {_shown(classification)}"
         )
     if isinstance(tags, str):
         raise InvalidRequestError("tags: must be a collection of strings, not one string")

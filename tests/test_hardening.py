@@ -13,6 +13,7 @@ import pytest
 from openai_server import OpenAIServer
 
 from llmroute import ConfigError, InvalidRequestError, Model, Router
+from llmroute.adapters.testing import Function
 from llmroute.cli import main
 from llmroute.config import load_router
 from llmroute.errors import BadRequestError, LLMRouteError
@@ -196,3 +197,23 @@ def test_digit_shaped_personal_data_does_not_push_a_prompt_to_the_premium_tier()
     _, high = scorer.scorer.thresholds
     for text in ("My SSN is 536-22-8745", "My card is 4111 1111 1111 1111, call me on +44 20 7946 0958"):
         assert scorer.score(text) < high, text
+
+
+@pytest.mark.parametrize(
+    ("messages", "kw", "where"),
+    [
+        ([{"role": "user", "content": "hi"}], {"classification": "sk-live-SECRETabcdef0123456789"}, "classification"),
+        ([{"role": "user", "content": "hi"}], {"classification": "sk-ab12"}, "classification"),
+        ([{"role": "sk-ab12", "content": "hi"}], {}, "messages[0].role"),
+    ],
+)
+def test_a_wrong_enum_value_is_not_echoed(messages: list[dict[str, Any]], kw: dict[str, Any], where: str) -> None:
+    """A key pasted into the wrong field (found by tests/test_properties.py): the error names the
+    field, not the value; a short plain word ("Public") is still shown to help."""
+    router = Router([Model("m", Function(lambda r: "ok"), hosting="local")])
+    value = kw.get("classification") or messages[0]["role"]
+    with pytest.raises(InvalidRequestError) as info:
+        router.route(messages, **kw)
+    assert where in str(info.value) and value not in str(info.value)
+    with pytest.raises(InvalidRequestError, match="'Public'"):
+        router.route([{"role": "user", "content": "hi"}], classification="Public")
