@@ -56,8 +56,11 @@ class _Rx:
     back: int = 0
     on_lower: bool = False  # match the lower-cased text (case-insensitive keywords)
     triggered: bool = True  # its literal is in _TRIGGER (built-ins); user terms/patterns always run
+    gate: str = ""  # a literal every match holds: str.find (fast) rules the pattern out on long text
 
     def find(self, text: str, low: str) -> Iterator[Span]:
+        if self.gate and self.gate not in (low if self.on_lower else text):
+            return
         for m in self.pattern.finditer(low if self.on_lower else text):
             start = m.start() - self.back
             if start < 0 or (self.left is not None and not _left_ok(text, start, self.left)):
@@ -413,8 +416,12 @@ def _value_ok(m: re.Match[str]) -> bool:
 
 
 # "password" in other languages, and Wi-Fi keys (wpa_supplicant's psk=)
-_OTHER_PASSWORD_WORDS = "(?:" + literal_alternation(("mot de passe", "passwort", "kennwort", "wachtwoord", "senha", "psk")) + ")"
-_PASSWORD_WORD = f"(?:{literal_alternation(('password', 'passwd', 'passphrase', 'mot de passe', 'passwort', 'kennwort', 'wachtwoord', 'senha', 'contraseña'))})"
+# "password" in other languages ("passwort", "mot de passe" start with "pass": the rule above),
+# and Wi-Fi keys (wpa_supplicant's psk=)
+_OTHER_PASSWORD_WORDS = ("kennwort", "wachtwoord", "senha", "psk")
+# a value straight after the word, with no ":" or "is" ("temporary password Xk8%...")
+_PASSWORD_WORDS = ("pass(?:word|wd|phrase|wort|e)", "kennwort", "wachtwoord", "senha", "contraseña")
+_STRONG_VALUE = r"[ \t]{1,3}([^\s\"',;]{7,63}[^\s\"',;.?!:)])"
 
 
 def _strong_ok(m: re.Match[str]) -> bool:
@@ -500,9 +507,10 @@ _SIMPLE: tuple[Any, ...] = (
     _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"contrase" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(_OTHER_PASSWORD_WORDS + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(_PASSWORD_WORD + r"[ \t]{1,3}([^\s\"',;]{7,63}[^\s\"',;.?!:)])"), _strong_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"mysql[^\n]{0,80}?[ \t]-p['\"]?([^\s'\"]{6,64})"), _value_ok, 1, None, on_lower=True),
+    # one literal-led pattern per word: an alternation of words would scan long text letter by letter
+    *(_Rx("password", re.compile(word + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, gate=word) for word in _OTHER_PASSWORD_WORDS),
+    *(_Rx("password", re.compile(word + _STRONG_VALUE), _strong_ok, 1, None, on_lower=True, gate=word[:4]) for word in _PASSWORD_WORDS),
+    _Rx("password", re.compile(r"mysql[^\n]{0,80}?[ \t]-p['\"]?([^\s'\"]{6,64})"), _value_ok, 1, None, on_lower=True, gate="mysql"),
     _Rx("password", re.compile(r"login[^\n]{0,60}?[\w.@\-]{2,40}[ \t]?/[ \t]?([^\s/]{6,64})"), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _key_value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
