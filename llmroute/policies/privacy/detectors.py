@@ -415,7 +415,6 @@ def _value_ok(m: re.Match[str]) -> bool:
     return (_password_ok(value) and not value.isalpha()) or (len(value) >= 12 and secret_ok(value))
 
 
-# "password" in other languages, and Wi-Fi keys (wpa_supplicant's psk=)
 # "password" in other languages ("passwort", "mot de passe" start with "pass": the rule above),
 # and Wi-Fi keys (wpa_supplicant's psk=)
 _OTHER_PASSWORD_WORDS = ("kennwort", "wachtwoord", "senha", "psk")
@@ -528,7 +527,7 @@ _SIMPLE: tuple[Any, ...] = (
 # Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
 _TRIGGER = re.compile(
     r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token"
-    r"|contrase|login|passe|passwort|kennwort|wachtwoord|senha|psk|mysql|" + FORMAT_TRIGGER
+    r"|contrase|login|kennwort|wachtwoord|senha|psk|mysql|" + FORMAT_TRIGGER
 )
 _SHORT = 2000
 
