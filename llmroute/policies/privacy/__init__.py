@@ -36,6 +36,7 @@ _MOVED: dict[str, tuple[str, str]] = {
     "_texts": ("llmroute._text", "located_texts"),
     "_PLACEHOLDER": (".checksums", "_FILLER"),
     "_PLACEHOLDER_RE": (".redaction", "_PLACEHOLDER_RE"),
+    "_NOT_DIGIT": (".context", "_NOT_DIGIT"),
     **{n: (".checksums", n) for n in (
         "luhn_ok", "verhoeff_ok", "iban_ok", "ssn_ok", "card_ok", "secret_ok", "_password_ok", "_ipv6_ok",
         "_ipv4_ok", "_VERHOEFF_D", "_VERHOEFF_P", "_IBAN_LENGTHS", "_CARD_PREFIX", "_NOT_PASSWORDS",
@@ -43,7 +44,7 @@ _MOVED: dict[str, tuple[str, str]] = {
     **{n: (".detectors", n) for n in (
         "Span", "_WORDISH", "_left_ok", "_Rx", "_EMAIL_LOCAL", "_EMAIL_DOMAIN", "_Email", "_STREET_AFTER_NUMBER",
         "_GERMAN_TYPES", "_GERMAN_BEFORE_NUMBER", "_CITY_BEFORE", "_StreetAddress", "_HEXCOLON", "_IPV6_HINT",
-        "_Ipv6", "_Within", "_IBAN_HEAD", "_NOT_DIGIT", "_DIGIT_RUN", "_UPPER_START", "_NB_L", "_NB_R", "_NUMERIC",
+        "_Ipv6", "_Within", "_IBAN_HEAD", "_DIGIT_RUN", "_UPPER_START", "_NB_L", "_NB_R", "_NUMERIC",
         "_DigitRuns", "_SECRET_VALUE", "_KEY_OWNERS", "_keyword_owner_ok", "_value_ok", "_SIMPLE", "_TRIGGER",
         "_SHORT", "_SHORT_RUNS",
     )},

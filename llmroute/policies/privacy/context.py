@@ -16,6 +16,7 @@ __all__ = [
     "STREET_SUFFIXES",
     "STREET_TYPES_BEFORE",
     "card_shape_ok",
+    "digit_count",
     "grouped_alone",
     "ipv4_in_context",
     "keyword_before",
@@ -38,13 +39,24 @@ def literal_alternation(words: tuple[str, ...] | list[str]) -> str:
     parts = []
     for first, rests in groups.items():
         tails = [r for r in rests if r]
-        inner = literal_alternation(tails) if tails else ""
-        if len(tails) == 1:
+        if not tails:
+            inner = ""
+        elif len(tails) == 1:
             inner = re.escape(tails[0])
-        elif tails:
-            inner = f"(?:{inner})"
-        parts.append(re.escape(first) + (f"(?:{inner})?" if "" in rests and tails else inner))
+        else:
+            inner = f"(?:{literal_alternation(tails)})"
+        if inner and "" in rests:  # the word alone is in the list too: the rest is optional
+            inner = f"(?:{inner})?"
+        parts.append(re.escape(first) + inner)
     return "|".join(parts)
+
+
+_NOT_DIGIT = str.maketrans("", "", "0123456789")
+
+
+def digit_count(piece: str) -> int:
+    """How many ASCII digits ``piece`` holds (what the numeric patterns match), counted in C."""
+    return len(piece) - len(piece.translate(_NOT_DIGIT))
 
 
 # keywords that name what a number is, per kind; matched on the lower-cased text just before it.

@@ -19,6 +19,7 @@ from .context import (
     STREET_SUFFIXES,
     STREET_TYPES_BEFORE,
     card_shape_ok,
+    digit_count,
     grouped_alone,
     ipv4_in_context,
     keyword_before,
@@ -99,17 +100,21 @@ class _Email:
 # Postal addresses, found from their house number: the digit-run pass that the numeric detectors
 # share hands each short run of digits here, so addresses cost no extra pass over the text.
 # Address-shaped text counts even when it may be fictional: the policy fails closed.
+_ENGLISH_TYPES = ("Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace", "Square",
+                  "Close", "Crescent", "Parkway", "Highway", "Way", "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl",
+                  "Sq", "Pkwy", "Hwy")
+_ROMANCE_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "allee", "impasse", "quai",
+                  "cours", "route")
 _STREET_AFTER_NUMBER = re.compile(
     r"[A-Za-z]?,?[ \t]{1,4}(?:[A-Z][A-Za-z'.\-]{0,30}[ \t]{1,4}){1,4}?"
-    r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Place|Terrace|Square|Close|Crescent|Parkway|"
-    r"Highway|Way|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Sq|Pkwy|Hwy)\.?(?![\w\-])"
+    f"(?:{'|'.join(map(re.escape, _ENGLISH_TYPES))})" r"\.?(?![\w\-])"
 )
 _GERMAN_TYPES = ("straße", "strasse", "str.", "gasse", "allee", "platz", "damm", "weg")
 _GERMAN_BEFORE_NUMBER = re.compile(
-    r"(?<![\w\-])[A-ZÄÖÜ][a-zäöüß\-]{0,30}(?:straße|strasse|str\.|gasse|allee|platz|damm|weg)[ \t]{1,4}$"
+    r"(?<![\w\-])[A-ZÄÖÜ][a-zäöüß\-]{0,30}" f"(?:{'|'.join(map(re.escape, _GERMAN_TYPES))})" r"[ \t]{1,4}$"
 )
 _ROMANCE_AFTER_NUMBER = re.compile(  # "14 rue des Lilas", "3 avenue Foch", "12 bis, rue ..."
-    r"(?:[ \t]?(?:bis|ter))?,?[ \t]{1,3}(?:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|route)"
+    r"(?:[ \t]?(?:bis|ter))?,?[ \t]{1,3}" f"(?:{'|'.join(map(re.escape, _ROMANCE_TYPES))})"
     r"[ \t]{1,3}(?:(?:de|des|du|de la|la|le|l'|d')[ \t]?)*[A-ZÀ-Ý][\w'\-]+",
 )
 _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
@@ -118,11 +123,6 @@ _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
 # each of its numbers and checks only for a UK postcode. Case as the rules read it: English,
 # French and German types as written, street-first types and Dutch/German suffixes lower-cased.
 # Each pattern starts with a literal alternation, so the engine skips to candidates in C.
-_ENGLISH_TYPES = ("Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace", "Square",
-                  "Close", "Crescent", "Parkway", "Highway", "Way", "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl",
-                  "Sq", "Pkwy", "Hwy")
-_ROMANCE_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "place", "chemin", "allée", "allee", "impasse", "quai",
-                  "cours", "route")
 _STREET_WORDS = (
     re.compile(f"(?:{literal_alternation(_ENGLISH_TYPES)})(?![\\w\\-])"),  # "42 Elm Street", "St."
     re.compile(f"(?:{literal_alternation(_ROMANCE_TYPES + _GERMAN_TYPES)})(?=[ \\t])"),  # "rue des", "Hauptstraße 5"
@@ -211,14 +211,6 @@ class _Within:
 
 _ID_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 _IBAN_HEAD = re.compile(r"[A-Z]{2}[0-9]{2} ?$")  # digits after an IBAN's country and check digits are not a card
-_NOT_DIGIT = str.maketrans("", "", "0123456789")
-
-
-def _digits(piece: str) -> int:
-    """How many ASCII digits ``piece`` holds (what the numeric patterns match), counted in C."""
-    return len(piece) - len(piece.translate(_NOT_DIGIT))
-
-
 _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 \-.()/]*[0-9])?")  # runs of 6+ chars feed the numeric detectors
 _UPPER_START = re.compile(r"[A-Z][A-Z] ?[0-9]")
 _NB_L = r"(?<![\w.+\-/])"
@@ -275,13 +267,13 @@ _NUMERIC: tuple[_Within, ...] = (
             r"|\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4})"
             + _NB_R
         ),
-        lambda m: 8 <= _digits(m.group(0)) <= 15,
+        lambda m: 8 <= digit_count(m.group(0)) <= 15,
         min_digits=7,  # the run starts at the first digit; a "+1" before it may add one
     ),
     _Within(  # national formats (0171 4839207, 06 72 18 45 93, 612 48 39 07): where the text says phone
         "phone",
         re.compile(_NB_L + r"\(?[0-9]{2,5}\)?(?:[ .\-/]{1,3}[0-9]{2,8}){0,5}" + _NB_R),
-        lambda m: 8 <= _digits(m.group(0)) <= 13 and keyword_before(m.string, m.start(), "phone"),
+        lambda m: 8 <= digit_count(m.group(0)) <= 13 and keyword_before(m.string, m.start(), "phone"),
         min_digits=8,
     ),
     _Within(
@@ -366,7 +358,7 @@ class _DigitRuns:
                 start -= 1
             stop = min(end + 1, n)
             piece = run.group(0)
-            digits = _digits(piece)
+            digits = digit_count(piece)
             for det in plain:
                 if digits < det.min_digits or (det.needs and det.needs not in piece):
                     continue
@@ -415,9 +407,9 @@ def _value_ok(m: re.Match[str]) -> bool:
     return (_password_ok(value) and not value.isalpha()) or (len(value) >= 12 and secret_ok(value))
 
 
-# "password" in other languages ("passwort", "mot de passe" start with "pass": the rule above),
+# "password" in other languages (contraseña; "passwort" and "mot de passe" start with "pass": the rule above),
 # and Wi-Fi keys (wpa_supplicant's psk=)
-_OTHER_PASSWORD_WORDS = ("kennwort", "wachtwoord", "senha", "psk")
+_OTHER_PASSWORD_WORDS = ("contrase", "kennwort", "wachtwoord", "senha", "psk")
 # a value straight after the word, with no ":" or "is" ("temporary password Xk8%...")
 _PASSWORD_WORDS = ("pass(?:word|wd|phrase|wort|e)", "kennwort", "wachtwoord", "senha", "contraseña")
 _STRONG_VALUE = r"[ \t]{1,3}([^\s\"',;]{7,63}[^\s\"',;.?!:)])"
@@ -505,7 +497,6 @@ _SIMPLE: tuple[Any, ...] = (
     ),
     _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"contrase" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
     # one literal-led pattern per word: an alternation of words would scan long text letter by letter
     *(_Rx("password", re.compile(word + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, gate=word) for word in _OTHER_PASSWORD_WORDS),
     *(_Rx("password", re.compile(word + _STRONG_VALUE), _strong_ok, 1, None, on_lower=True, gate=word[:4]) for word in _PASSWORD_WORDS),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .context import literal_alternation
+from .context import digit_count, literal_alternation
 
 __all__ = ["CONTEXT_IDS", "PersonContext", "context_id"]
 
@@ -65,7 +65,6 @@ _DATE_AT = re.compile(
 )
 _DATE_MONTH_FIRST = re.compile(r"(?<![a-z])" + _MONTHS + r"\.?[ \t]+[0-9]{1,2}(?:st|nd|rd|th)?,?[ \t]+[0-9]{4}", re.IGNORECASE)
 _HASHLIKE = re.compile(r"[0-9a-f\-]*[a-f][0-9a-f\-]*")  # lower-case hex: a hash, SHA or UUID, never an id
-_NO_DIGITS = str.maketrans("", "", "0123456789")
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -86,7 +85,7 @@ def context_id(text: str, start: int, end: int) -> tuple[str, tuple[int, int]] |
     while e < n and e - end < 16 and text[e] in _ID_CHARS:
         e += 1
     token = text[s:e]
-    digits = len(token) - len(token.translate(_NO_DIGITS))  # token: ASCII id characters only
+    digits = digit_count(token)  # token: ASCII id characters only
     id_like = (digits >= 5 or (digits >= 3 and e - s >= 8)) and not _HASHLIKE.fullmatch(token)
     date: tuple[int, int] | None = None
     m = _DATE_AT.match(text, start)
