@@ -15,7 +15,11 @@ A prompt counts as flagged when ``scan`` returns at least one finding. Speed: sc
 set's negatives, and of the whole new set; and the time to scan one prompt holding 5k/10k/20k
 e-mail addresses (a check that overlap resolution stays linear).
 
-Run: python benchmarks/privacy_detection.py [--quick] [--out FILE] [--list]
+``--presidio`` scores the Presidio backend instead: Presidio's pattern recognisers (or the spaCy
+pipeline given, ``--presidio /path/to/pipeline``) alone and added to the built-in detectors, at
+``--threshold`` (default 0.4), with its scan cost.
+
+Run: python benchmarks/privacy_detection.py [--quick] [--out FILE] [--list] [--presidio [MODEL]]
 """
 
 from __future__ import annotations
@@ -145,15 +149,26 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     parser.add_argument("--list", action="store_true", help="list every miss and false positive")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--presidio", nargs="?", const="patterns", metavar="MODEL",
+                        help="score the Presidio backend: 'patterns' (no model) or a spaCy pipeline name/directory")
+    parser.add_argument("--threshold", type=float, default=0.4, help="Presidio's score threshold")
     args = parser.parse_args()
-    privacy = Privacy()
-    out = [f"python {platform.python_version()} on {platform.machine()}; Privacy() default detectors"]
-    for label, path in SETS.items():
-        out.append(f"\n== {label}: {path.relative_to(DATA.parents[1])}")
-        score(privacy, load(path), out, args.list)
-    if not args.no_speed:
-        out.append("")
-        speed(privacy, args.quick, out)
+    sides = {"Privacy() default detectors": Privacy()}
+    if args.presidio:
+        from llmroute.policies import Presidio
+
+        backend = Presidio(None if args.presidio == "patterns" else args.presidio, score_threshold=args.threshold)
+        sides = {f"{backend!r} alone": Privacy(detectors=[], recognizers=[backend]),
+                 f"Privacy() + {backend!r}": Privacy(recognizers=[backend])}
+    out = [f"python {platform.python_version()} on {platform.machine()}"]
+    for side, privacy in sides.items():
+        out.append(f"\n#### {side}")
+        for label, path in SETS.items():
+            out.append(f"\n== {label}: {path.relative_to(DATA.parents[1])}")
+            score(privacy, load(path), out, args.list)
+        if not args.no_speed:
+            out.append("")
+            speed(privacy, args.quick, out)
     report = "\n".join(out)
     print(report)
     if args.out:

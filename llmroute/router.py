@@ -76,6 +76,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Router"]
 
+# Longer requests decide off the event loop (async calls): scanning this much text takes ~2 ms
+_LONG_TEXT = 20_000
 _RESERVE_TRIES = 3  # decide again this often when concurrent requests took a reservation's room
 
 
@@ -158,6 +160,9 @@ class Router:
         # One store for all: stateful policies without a store of their own take the router's.
         bind_store(self._stateful, state_store)
         self._offload = uses_remote(self._stateful, self._breakers)  # async: store I/O off the loop
+        # Async calls also decide in a worker thread when deciding may take milliseconds: a policy
+        # that says so (an NER recogniser) or a long request (the privacy scan is linear in its text).
+        self._blocking = any(getattr(policy, "blocking", False) for _, policy in named)
         # Spans, metrics and audit records; OpenTelemetry itself loads on the first call.
         self._telemetry = Telemetry(
             first_model=models[0].name,
@@ -239,6 +244,10 @@ class Router:
         return decision
 
     # -- calling -------------------------------------------------------------------------
+    def _off_loop(self, request: Request) -> bool:
+        """Whether an async call decides in a worker thread rather than on the event loop."""
+        return self._offload or self._blocking or (bool(self._policies) and len(request.text) > _LONG_TEXT)
+
     def _start(self, messages: Any, kw: dict[str, Any], stream: bool = False) -> _Call:
         """Validate, decide, hold what the call may use, and open its bookkeeping."""
         return self._begin(self._request(messages, kw, stream))
@@ -310,9 +319,11 @@ class Router:
 
     async def acompletion(self, messages: Any, **kw: Any) -> Response:
         """The async twin of :meth:`completion`. With a remote state store, its steps run in
-        worker threads, so the event loop never waits on it."""
+        worker threads, so the event loop never waits on it; deciding runs there too when a
+        policy is ``blocking`` (an NER recogniser) or the request holds over 20,000 characters."""
         io = self._offload
-        call = await in_thread(io, self._begin, self._request(messages, kw))
+        request = self._request(messages, kw)
+        call = await in_thread(self._off_loop(request), self._begin, request)
         try:
             response = await (self._acomplete(call) if self._cascade is None else self._cascade.acomplete(call))
         except BaseException as exc:
@@ -377,10 +388,11 @@ class Router:
 
     def astream(self, messages: Any, **kw: Any) -> AsyncChunkStream:
         """The async twin of :meth:`stream`; ``await s.aclose()`` or ``async with`` stops early.
-        Bad input raises here; with a remote state store, deciding and holding happen on first
-        iteration, in a worker thread (a cascade decides here, on the caller's thread)."""
+        Bad input raises here; with a remote state store, a ``blocking`` policy or a request over
+        20,000 characters, deciding and holding happen on first iteration, in a worker thread (a
+        cascade decides here, on the caller's thread)."""
         request = self._request(messages, kw, stream=True)
-        if self._offload and self._cascade is None:
+        if self._off_loop(request) and self._cascade is None:
             return AsyncChunkStream(self._astream(None, request=request), _nothing_begun)
         call = self._begin(request)
         stream = self._astream(call) if self._cascade is None else self._cascade.astream(self, call)
@@ -392,7 +404,7 @@ class Router:
         io = self._offload
         if call is None:
             assert request is not None
-            call = await in_thread(io, self._begin, request)
+            call = await in_thread(True, self._begin, request)
         try:
             chunk_id = _new_id()
             while (step := first or await in_thread(io, call.next)) is not None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .cost import Budget, Cost
     from .fit import Fit
     from .latency import Latency
-    from .privacy import Finding, Privacy, Redaction
+    from .privacy import Finding, Presidio, Privacy, Redaction
     from .task import Task
 
 _LAZY = {
@@ -28,6 +28,7 @@ _LAZY = {
     "Fit": ".fit",
     "Latency": ".latency",
     "LinearScorer": ".complexity",
+    "Presidio": ".privacy",
     "Privacy": ".privacy",
     "Redaction": ".privacy",
     "Task": ".task",
@@ -43,6 +44,7 @@ __all__ = [
     "Latency",
     "LinearScorer",
     "Policy",
+    "Presidio",
     "Privacy",
     "Redaction",
     "StatefulPolicy",

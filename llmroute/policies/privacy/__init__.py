@@ -14,6 +14,7 @@ The package, by concept:
 - :mod:`.detectors` - the detector engine and the built-in detector table (``DETECTORS``).
 - :mod:`.redaction` - the placeholder syntax, :class:`Redaction` and :class:`StreamRestorer`.
 - :mod:`.policy` - the :class:`Privacy` policy.
+- :mod:`.backends` / :mod:`.presidio` - your own recognisers; Microsoft Presidio as one (an extra).
 
 Every name importable from the single module this package replaced still imports from here:
 the public ones directly, the checksum functions and private helpers on first use (``_MOVED``).
@@ -27,9 +28,10 @@ from typing import Any
 from .detectors import DETECTORS
 from .findings import Finding
 from .policy import Privacy
+from .presidio import Presidio
 from .redaction import Redaction, StreamRestorer
 
-__all__ = ["DETECTORS", "Finding", "Privacy", "Redaction", "StreamRestorer"]
+__all__ = ["DETECTORS", "Finding", "Presidio", "Privacy", "Redaction", "StreamRestorer"]
 
 # name -> (module, attribute) for the names of the former single module that are not in __all__
 _MOVED: dict[str, tuple[str, str]] = {

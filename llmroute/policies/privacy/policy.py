@@ -112,6 +112,12 @@ class Privacy:
         return f"Privacy(allowed_hosting={sorted(self.allowed_hosting)}, detectors={list(self.detectors)}, mode={self.mode!r})"
 
     @property
+    def blocking(self) -> bool:
+        """Whether a scan may take milliseconds (a recogniser that does not say ``blocking =
+        False``, such as an NER model): async routers then decide off the event loop."""
+        return any(getattr(r, "blocking", True) for r in self._recognizers)
+
+    @property
     def detectors(self) -> tuple[str, ...]:
         """The names of the detectors this policy runs."""
         names: list[str] = []
