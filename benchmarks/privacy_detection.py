@@ -152,7 +152,12 @@ def main() -> int:
     parser.add_argument("--presidio", nargs="?", const="patterns", metavar="MODEL",
                         help="score the Presidio backend: 'patterns' (no model) or a spaCy pipeline name/directory")
     parser.add_argument("--threshold", type=float, default=0.4, help="Presidio's score threshold")
+    parser.add_argument("--pure", action="store_true", help="the scan's pure-Python path (no hyperscan)")
     args = parser.parse_args()
+    from llmroute.policies.privacy import prefilter
+
+    if args.pure:
+        prefilter.ENGINE = "python"
     sides = {"Privacy() default detectors": Privacy()}
     if args.presidio:
         from llmroute.policies import Presidio
@@ -160,7 +165,8 @@ def main() -> int:
         backend = Presidio(None if args.presidio == "patterns" else args.presidio, score_threshold=args.threshold)
         sides = {f"{backend!r} alone": Privacy(detectors=[], recognizers=[backend]),
                  f"Privacy() + {backend!r}": Privacy(recognizers=[backend])}
-    out = [f"python {platform.python_version()} on {platform.machine()}"]
+    out = [f"python {platform.python_version()} on {platform.machine()}; prefilter: "
+           f"{'hyperscan' if prefilter.available() else 'pure Python'}"]
     for side, privacy in sides.items():
         out.append(f"\n#### {side}")
         for label, path in SETS.items():

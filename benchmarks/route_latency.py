@@ -70,7 +70,12 @@ def twenty_models() -> list[Model]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pure", action="store_true", help="the privacy scan's pure-Python path (no hyperscan)")
     args = parser.parse_args()
+    from llmroute.policies.privacy import prefilter
+
+    if args.pure:
+        prefilter.ENGINE = "python"
     n = 300 if args.quick else 3000
     text = corpus()
     models = twenty_models()
@@ -79,7 +84,7 @@ def main() -> int:
         "no policies (router overhead)": Router(models, []),
         "privacy + complexity + cost": Router(models, [privacy, complexity, cost]),
     }
-    print(f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or 'cpu'}); n={n} per row")
+    print(f"python {platform.python_version()} on {platform.machine()} ({platform.processor() or 'cpu'}); n={n} per row; privacy prefilter: {'hyperscan' if prefilter.available() else 'pure Python'}")
     print(f"{'what':42} {'tokens':>6} {'median us':>10} {'p99 us':>9}")
     for tokens in (50, 2000):
         messages = prompt(tokens, text)

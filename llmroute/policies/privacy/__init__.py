@@ -12,6 +12,7 @@ The package, by concept:
 - :mod:`.findings` - :class:`Finding`, one detector hit (where, never what).
 - :mod:`.checksums` - Luhn, Verhoeff, IBAN mod-97, SSN, card, secret and IP checks.
 - :mod:`.detectors` - the detector engine and the built-in detector table (``DETECTORS``).
+- :mod:`.prefilter` - one compiled pass (hyperscan) that says which detectors need to run.
 - :mod:`.redaction` - the placeholder syntax, :class:`Redaction` and :class:`StreamRestorer`.
 - :mod:`.policy` - the :class:`Privacy` policy.
 - :mod:`.backends` / :mod:`.presidio` - your own recognisers; Microsoft Presidio as one (an extra).

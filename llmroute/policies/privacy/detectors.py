@@ -28,14 +28,16 @@ from .context import (
     street_before_number,
     uk_postcode_at,
 )
-from .formats import FORMAT_RULES, FORMAT_TRIGGER, UNDERSCORE_NAMES, doc_example, shape_ok, underscore_formats
-from .personal import CONTEXT_IDS, PersonContext, context_id
+from .formats import FORMAT_RULES, UNDERSCORE_NAMES, doc_example, shape_ok, underscore_formats
+from .personal import CONTEXT_IDS, CUE_PATTERNS, PersonContext, context_id
+from .prefilter import Patterns, literal
 
 __all__ = ["DETECTORS", "find_spans"]
 
 # Speed: Python's regex engine finds a literal prefix quickly but scans a character class or a
 # lookbehind at every position, about 10 ns a character. So every detector's regex starts with a
-# literal (boundaries are checked in Python afterwards), e-mail anchors on "@" (a memchr), and all
+# literal (boundaries are checked in Python afterwards) and names its keys, which one hyperscan
+# pass looks for all at once (prefilter.py); e-mail anchors on "@" (a memchr), and all
 # digit-bearing identifiers share one pass that finds runs of digits.
 Span = tuple[int, int]
 _WORDISH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -56,12 +58,11 @@ class _Rx:
     left: str | None = "-"  # chars (besides word chars) that may not precede; None: no check
     back: int = 0
     on_lower: bool = False  # match the lower-cased text (case-insensitive keywords)
-    triggered: bool = True  # its literal is in _TRIGGER (built-ins); user terms/patterns always run
-    gate: str = ""  # a literal every match holds: str.find (fast) rules the pattern out on long text
+    # lower-cased literals, one of which every match holds: the pattern runs only on text where
+    # one occurs (see present_keys); none (user terms and patterns): it always runs
+    keys: tuple[str, ...] = ()
 
     def find(self, text: str, low: str) -> Iterator[Span]:
-        if self.gate and self.gate not in (low if self.on_lower else text):
-            return
         for m in self.pattern.finditer(low if self.on_lower else text):
             start = m.start() - self.back
             if start < 0 or (self.left is not None and not _left_ok(text, start, self.left)):
@@ -304,6 +305,22 @@ def _shrunk(det: _Within, text: str, hit: re.Match[str]) -> re.Match[str] | None
     return None
 
 
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _digit_runs(text: str) -> Iterator[re.Match[str]]:
+    """``_DIGIT_RUN.finditer(text)``, faster: the regex engine visits every character of a
+    class-led pattern (~10 ns each), while a bytes translate and ``find`` (C loops, one byte per
+    character: "replace" keeps offsets) jump from one digit to the next."""
+    data = text.encode("latin-1", "replace").translate(_ZEROS)
+    at = data.find(b"0")
+    while at != -1:
+        run = _DIGIT_RUN.match(text, at)
+        assert run is not None  # a digit starts a run
+        yield run
+        at = data.find(b"0", run.end())
+
+
 @dataclass(frozen=True)
 class _DigitRuns:
     """One pass over the text for runs of digits; each numeric detector looks only there.
@@ -332,7 +349,7 @@ class _DigitRuns:
         streets: bool | None = None
         short_runs = 0
         enough = n // 100 + 8
-        for run in _DIGIT_RUN.finditer(text):
+        for run in _digit_runs(text):
             start, end = run.span()
             if self.context and start >= ids_done:
                 named = context_id(text, start, end)
@@ -433,14 +450,18 @@ def _key_value_ok(m: re.Match[str]) -> bool:
     return _WORDS_VALUE.fullmatch(m.group(1)) is None and _value_ok(m)
 
 
+def _owned_value_ok(m: re.Match[str]) -> bool:
+    return _keyword_owner_ok(m) and _key_value_ok(m)
+
+
 def _url_password_ok(m: re.Match[str]) -> bool:
     user = m.string[m.start() + 3 : m.start(1) - 1]
     return _password_ok(m.group(1)) and m.group(1) != user  # postgres:postgres@ is a documented default
 
 
 FORMATS = tuple(
-    _Rx(name, pattern, valid, group, None) if group >= 0 else _Rx(name, pattern, valid, 0, None, back=-group)
-    for name, pattern, valid, group in FORMAT_RULES
+    _Rx(name, pattern, valid, max(group, 0), None, back=max(-group, 0), keys=keys)
+    for name, pattern, valid, group, keys in FORMAT_RULES
 )
 
 @dataclass(frozen=True)
@@ -449,7 +470,6 @@ class _Underscore:
 
     name: str = "huggingface_token"
     names: tuple[str, ...] = UNDERSCORE_NAMES
-    triggered: bool = False
 
 
 _UNDERSCORE = _Underscore()
@@ -461,50 +481,79 @@ _SIMPLE: tuple[Any, ...] = (
         _url_password_ok,
         1,
         None,
+        keys=("://",),
     ),
     *FORMATS,
     _UNDERSCORE,
-    _Rx("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"), left=None),
-    _Rx("anthropic_key", re.compile(r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,}"), lambda m: secret_ok(m.group(0)[14:])),
+    _Rx("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"), left=None, keys=("-----begin",)),
+    _Rx(
+        "anthropic_key",
+        re.compile(r"sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{20,}"),
+        lambda m: secret_ok(m.group(0)[14:]),
+        keys=("sk-ant-",),
+    ),
     _Rx(
         "openai_key",
         re.compile(r"sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,}"),
         lambda m: secret_ok(m.group(0)[3:]),
+        keys=("sk-",),
     ),
     _Rx(
         "aws_access_key",
         re.compile(r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         lambda m: shape_ok(m.group(0)[4:]),
+        keys=("akia", "asia", "abia", "acca"),
     ),
-    _Rx("github_token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"), lambda m: secret_ok(m.group(0)[4:])),
-    _Rx("github_token", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), lambda m: secret_ok(m.group(0)[11:])),
-    _Rx("google_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![\w\-])"), lambda m: secret_ok(m.group(0))),
-    _Rx("slack_token", re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}"), lambda m: secret_ok(m.group(0)[5:])),
+    _Rx(
+        "github_token",
+        re.compile(r"gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])"),
+        lambda m: secret_ok(m.group(0)[4:]),
+        keys=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ),
+    _Rx("github_token", re.compile(r"github_pat_[A-Za-z0-9_]{60,}"), lambda m: secret_ok(m.group(0)[11:]), keys=("github_pat_",)),
+    _Rx("google_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![\w\-])"), lambda m: secret_ok(m.group(0)), keys=("aiza",)),
+    _Rx("slack_token", re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}"), lambda m: secret_ok(m.group(0)[5:]), keys=("xox",)),
     _Rx(
         "stripe_key",
         re.compile(r"k_(?:live|test)_[A-Za-z0-9]{20,}"),
         lambda m: m.start() > 0 and m.string[m.start() - 1] in "sr" and secret_ok(m.group(0)[7:]),
         back=1,
+        keys=("k_live_", "k_test_"),
     ),
     _Email(),
-    _Rx("jwt", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}")),
+    _Rx("jwt", re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}"), keys=("eyj",)),
     _Rx(
         "aws_secret_key",
         re.compile(r"""aws_?secret[a-z_]*["']?\s*[:=]\s*["']?([a-z0-9/+]{40})(?![a-z0-9/+])"""),
         lambda m: secret_ok(m.group(1)),
         1,
         on_lower=True,
+        keys=("awssecret", "aws_secret"),
     ),
-    _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True),
+    _Rx("password", re.compile(r"pass(?:word|wd|phrase|code)?" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, keys=("pass",)),
+    _Rx("password", re.compile(r"pwd" + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, keys=("pwd",)),
     # one literal-led pattern per word: an alternation of words would scan long text letter by letter
-    *(_Rx("password", re.compile(word + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, gate=word) for word in _OTHER_PASSWORD_WORDS),
-    *(_Rx("password", re.compile(word + _STRONG_VALUE), _strong_ok, 1, None, on_lower=True, gate=word[:4]) for word in _PASSWORD_WORDS),
-    _Rx("password", re.compile(r"mysql[^\n]{0,80}?[ \t]-p['\"]?([^\s'\"]{6,64})"), _value_ok, 1, None, on_lower=True, gate="mysql"),
-    _Rx("password", re.compile(r"login[^\n]{0,60}?[\w.@\-]{2,40}[ \t]?/[ \t]?([^\s/]{6,64})"), _value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _key_value_ok, 1, None, on_lower=True),
-    _Rx("password", re.compile(r"key" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
-    _Rx("password", re.compile(r"token" + _SECRET_VALUE), lambda m: _keyword_owner_ok(m) and _key_value_ok(m), 1, None, on_lower=True),
+    *(_Rx("password", re.compile(word + _SECRET_VALUE), _value_ok, 1, None, on_lower=True, keys=(word,)) for word in _OTHER_PASSWORD_WORDS),
+    *(
+        _Rx("password", re.compile(word + _STRONG_VALUE), _strong_ok, 1, None, on_lower=True, keys=(word.split("(")[0],))
+        for word in _PASSWORD_WORDS
+    ),
+    _Rx("password", re.compile(r"mysql[^\n]{0,80}?[ \t]-p['\"]?([^\s'\"]{6,64})"), _value_ok, 1, None, on_lower=True, keys=("mysql",)),
+    _Rx(
+        "password",
+        re.compile(r"login[^\n]{0,60}?[\w.@\-]{2,40}[ \t]?/[ \t]?([^\s/]{6,64})"),
+        _value_ok,
+        1,
+        None,
+        on_lower=True,
+        keys=("login",),
+    ),
+    _Rx("password", re.compile(r"secret" + _SECRET_VALUE), _key_value_ok, 1, None, on_lower=True, keys=("secret",)),
+    # "key" and "token" only as part of a credential's name (api_key, auth-token)
+    *(
+        _Rx("password", re.compile(word + _SECRET_VALUE), _owned_value_ok, 1, None, on_lower=True, keys=(word,))
+        for word in ("key", "token")
+    ),
     _Ipv6(),
     _Rx(  # "Austin, TX 78701": anchored on the comma, so it costs no full scan of the text
         "postcode",
@@ -512,15 +561,35 @@ _SIMPLE: tuple[Any, ...] = (
         lambda m: _CITY_BEFORE.search(m.string, max(0, m.start() - 40), m.start()) is not None
         and not public_place(m.string, m.start()),
         left=None,
-        triggered=False,
     ),
 )
-# Every built-in _Rx's literal, lower-cased: when none occurs in a short text, they cannot match.
-_TRIGGER = re.compile(
-    r"sk-|a(?:kia|sia|bia|cca|iza)|gh[pousr]_|github_pat_|xox|k_(?:live|test)_|eyj|-----begin|://|pass|pwd|secret|key|token"
-    r"|contrase|login|kennwort|wachtwoord|senha|psk|mysql|" + FORMAT_TRIGGER
-)
+# Every built-in pattern's keys in one trie-shaped alternation: one pass over the lower-cased
+# text finds which occur, and only the patterns holding one of those run. Most text holds none
+# or a few ("key", "pass"), where each pattern's own search would cost a pass apiece.
+_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k for d in _SIMPLE for k in getattr(d, "keys", ())))
+_TRIGGER = re.compile(literal_alternation(_KEYS))
+_BY_FIRST: dict[str, tuple[str, ...]] = {}
+for _key in _KEYS:
+    _BY_FIRST[_key[0]] = (*_BY_FIRST.get(_key[0], ()), _key)
+
+
 _SHORT = 2000
+_ALL_KEYS = frozenset(_KEYS)
+# the same keys and the person rule's cue words, for one hyperscan pass (prefilter.py)
+_PREFILTER = Patterns({**{key: literal(key) for key in _KEYS}, **CUE_PATTERNS})
+
+
+def present_keys(low: str) -> set[str]:
+    """The keys that occur in ``low``: the pass finds each leftmost one, and keys that start
+    inside a match (``keyeyJ...``, "key" then "eyj") or at its start are checked there."""
+    found: set[str] = set()
+    for m in _TRIGGER.finditer(low):
+        for at in range(m.start(), m.end()):
+            for key in _BY_FIRST.get(low[at], ()):
+                if low.startswith(key, at):
+                    found.add(key)
+    return found
+
 
 _SHORT_RUNS = (_StreetAddress(),)
 _PERSON = PersonContext()
@@ -536,14 +605,20 @@ def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> 
     low = text.lower()
     if len(low) != len(text):  # some characters change length when lower-cased
         low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    # Short text: one pass for every built-in literal beats a dozen regex calls; long text:
-    # each regex's own literal search is faster than that pass.
-    quiet = len(text) < _SHORT and _TRIGGER.search(low) is None
+    found = _PREFILTER.present(low.encode("utf-8", "ignore"))  # None: no hyperscan here
+    present: set[str] | frozenset[str]
+    cues: set[str] | None = None
+    if found is not None:
+        present = found
+        cues = {name for name in found if name.startswith("cue:")}
+    else:  # long text: each pattern's own literal search beats the trie's pass
+        present = present_keys(low) if len(low) < _SHORT else _ALL_KEYS
     for det in simple:
-        if quiet and getattr(det, "triggered", False):
+        keys = getattr(det, "keys", ())
+        if keys and present.isdisjoint(keys):
             continue
         if isinstance(det, PersonContext):
-            spans.extend(det.find_named(text, low))
+            spans.extend(det.find_named(text, low, cues))
             continue
         if det is _UNDERSCORE:
             if "_" in text:
@@ -552,8 +627,6 @@ def find_spans(text: str, simple: Sequence[Any], runs: Sequence[_DigitRuns]) -> 
         for start, end in det.find(text, low):
             spans.append((start, end, det.name))
     for digit_runs in runs:
-        if not any(d in text for d in "0123456789"):
-            break
         for name, (start, end) in digit_runs.find_all(text):
             spans.append((start, end, name))
     # a vendor's documented example value is an example, not a secret (see formats.DOC_KEYS)

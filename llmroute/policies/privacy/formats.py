@@ -66,20 +66,23 @@ def _mixed(m: re.Match[str]) -> bool:
 
 
 # (detector name, regex starting with the vendor's literal, validity check, group of the span;
-# a negative group -n: the whole match plus the n characters before it, the format's own head).
-# Each is one fast literal search over the text; formats whose prefix ends in "_" share one
-# pass instead (UNDERSCORE_RULES), since every extra pass costs about 0.5 us per 1,000 characters.
-FORMAT_RULES: tuple[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, int], ...] = (
-    ("slack_webhook", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/[A-Za-z0-9]{16,40}"), _body(20), 0),
-    ("gitlab_token", re.compile(r"gl(?:pat|dt|ptt|rt|oas|ft|imt|agent|cbt|soat)-[A-Za-z0-9_\-]{20,64}"), _body(6), 0),
-    ("azure_key", re.compile(r"AccountKey=([A-Za-z0-9+/]{20,100}={0,2})"), _body(0, 1), 1),
-    ("azure_key", re.compile(r"SharedAccessKey=([A-Za-z0-9+/]{20,100}={0,2})"), _body(0, 1), 1),
-    ("azure_key", re.compile(r"Q~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"), lambda m: m.start() >= 4 and shape_ok(m.group(0)), -4),
+# a negative group -n: the whole match plus the n characters before it, the format's own head;
+# the literals, lower-cased, one of which every match holds: the regex runs only where one is).
+# Formats whose prefix ends in "_" share one pass instead (UNDERSCORE_RULES).
+_Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None, int, tuple[str, ...]]
+_GITLAB = ("pat", "dt", "ptt", "rt", "oas", "ft", "imt", "agent", "cbt", "soat")
+FORMAT_RULES: tuple[_Rule, ...] = (
+    ("slack_webhook", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,12}/[A-Z0-9]{6,12}/[A-Za-z0-9]{16,40}"), _body(20), 0,
+     ("hooks.slack.com/",)),
+    ("gitlab_token", re.compile(f"gl(?:{'|'.join(_GITLAB)})-" r"[A-Za-z0-9_\-]{20,64}"), _body(6), 0, tuple(f"gl{k}-" for k in _GITLAB)),
+    ("azure_key", re.compile(r"AccountKey=([A-Za-z0-9+/]{20,100}={0,2})"), _body(0, 1), 1, ("accountkey=",)),
+    ("azure_key", re.compile(r"SharedAccessKey=([A-Za-z0-9+/]{20,100}={0,2})"), _body(0, 1), 1, ("sharedaccesskey=",)),
+    ("azure_key", re.compile(r"Q~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"), lambda m: m.start() >= 4 and shape_ok(m.group(0)), -4, ("q~",)),
     ("telegram_bot_token", re.compile(r":AA[A-Za-z0-9_\-]{33}(?![A-Za-z0-9_\-])"),
-     lambda m: m.start() > 0 and m.string[m.start() - 1].isdigit() and shape_ok(m.group(0)[3:]), -1),
-    ("sendgrid_key", re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), _body(3), 0),
-    ("discord_webhook", re.compile(r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}"), _body(30), 0),
-    ("google_oauth", re.compile(r"GOCSPX-[A-Za-z0-9_\-]{28}"), _body(7), 0),
+     lambda m: m.start() > 0 and m.string[m.start() - 1].isdigit() and shape_ok(m.group(0)[3:]), -1, (":aa",)),
+    ("sendgrid_key", re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}"), _body(3), 0, ("sg.",)),
+    ("discord_webhook", re.compile(r"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}"), _body(30), 0, ("discord",)),
+    ("google_oauth", re.compile(r"GOCSPX-[A-Za-z0-9_\-]{28}"), _body(7), 0, ("gocspx-",)),
 )
 # prefix before "_" -> (detector name, regex matched at the prefix, validity check)
 UNDERSCORE_RULES: dict[str, tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool]]] = {
@@ -117,7 +120,3 @@ def underscore_formats(text: str) -> list[tuple[int, int, str]]:
                 out.append((m.start(), m.end(), name))
         at = text.find("_", at + 1)
     return out
-
-
-# lower-cased literals of the rules above, for the engine's quick "can anything match" test
-FORMAT_TRIGGER = r"hooks\.slack|gl(?:pat|dt|ptt|rt|oas|ft|imt|agent|cbt|soat)-|accountkey|sharedaccesskey|q~|:aa|sg\.|discord|gocspx-"

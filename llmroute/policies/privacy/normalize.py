@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .prefilter import Patterns, literal
 
 __all__ = ["Normalized", "normalize"]
 
@@ -149,11 +152,29 @@ def _spelled_emails(text: str) -> list[tuple[int, int, str]]:
     return edits
 
 
+# The three tests below as one hyperscan pass over the original text (prefilter.py); each is a
+# gate for exact patterns, so the pass may say yes more often than the Python tests, never less.
+_HINTS = Patterns({
+    "%": b"%",
+    "spaced": b"[0-9] [0-9] [0-9] [0-9] [0-9] [0-9] [0-9]|\\x20\\.\\x20|\\t\\.|\\.\\t",
+    **{hint: literal(hint) for hint in _SPELLED_HINTS},
+})
+
+
+def _has(found: set[str] | None, original: bool, names: tuple[str, ...], current: str, test: Callable[[str], bool]) -> bool:
+    """Whether ``current`` holds one of the hints ``names``: the hyperscan pass's answer while it
+    is still the original text, else ``test``."""
+    if found is not None and original:
+        return not found.isdisjoint(names)
+    return test(current)
+
+
 def normalize(text: str) -> Normalized:
     """``text`` with evasions undone, and the way back to its offsets."""
     starts: list[int] | None = None
     ends: list[int] | None = None
     current = text
+    found = _HINTS.present(text.encode("utf-8", "surrogatepass"))  # None: no hyperscan here
     if not text.isascii():
         edits = []
         for run in _NON_ASCII.finditer(text):
@@ -164,15 +185,15 @@ def normalize(text: str) -> Normalized:
                     edits.append((base + k, base + k + 1, new))
         if edits:
             current, starts, ends = _apply(current, None, None, edits)
-    if "%" in current:
+    if _has(found, current is text, ("%",), current, lambda c: "%" in c):
         edits = [(m.start(), m.end(), _PERCENT_TO[m.group(1).lower()]) for m in _PERCENT.finditer(current)]
         if edits:
             current, starts, ends = _apply(current, starts, ends, edits)
-    if _spaced_hint(current):
+    if _has(found, current is text, ("spaced",), current, _spaced_hint):
         edits = _spaced_numbers(current)
         if edits:
             current, starts, ends = _apply(current, starts, ends, edits)
-    if any(w in current for w in _SPELLED_HINTS):
+    if _has(found, current is text, _SPELLED_HINTS, current, lambda c: any(w in c for w in _SPELLED_HINTS)):
         edits = _spelled_emails(current)
         if edits:
             current, starts, ends = _apply(current, starts, ends, edits)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 
 from .context import digit_count, literal_alternation
+from .prefilter import literal
 
 __all__ = ["CONTEXT_IDS", "PersonContext", "context_id"]
 
@@ -133,7 +134,11 @@ _CUES_PERSONAL = (
 _CUE_KIND = {w.encode(): "patient_diagnosis" for w in _CUES_HEALTH.split()}
 _CUE_KIND.update({w.encode(): "person_data" for w in _CUES_PERSONAL.split()})
 _CUES = frozenset(_CUE_KIND)
-_PUNCT = bytes(32 if chr(b) in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\t\n\r0123456789" else b for b in range(256))
+# a text's words: split at whitespace and punctuation (digits stay in words: "T2DM")
+_PUNCT = bytes(32 if chr(b) in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\t\n\r" else b for b in range(256))
+_SPLIT_AT = b"[" + b"".join(b"\\x%02x" % b for b in range(256) if _PUNCT[b] == 32 or b in (11, 12)) + b"]"
+# each cue as a whole word of that split, for the hyperscan prefilter (see detectors.find_spans)
+CUE_PATTERNS = {"cue:" + w.decode(): b"(?:^|" + _SPLIT_AT + b")" + literal(w) + b"(?:" + _SPLIT_AT + b"|$)" for w in _CUES}
 
 _NAME = r"[A-ZÀ-ÖØ-Ý][a-zà-öø-ÿ'\u2019\-]+"
 _PERSON = re.compile(
@@ -161,14 +166,17 @@ class PersonContext:
 
     name = "person_context"
     names = ("patient_diagnosis", "person_data")
-    triggered = False
 
     def __init__(self, enabled: tuple[str, ...] = names) -> None:
         self.enabled = frozenset(enabled)
 
-    def find_named(self, text: str, low: str) -> Iterator[tuple[int, int, str]]:
-        words = low.encode("utf-8", "ignore").translate(_PUNCT).split()
-        hits = _CUES.intersection(words)
+    def find_named(self, text: str, low: str, found: set[str] | None = None) -> Iterator[tuple[int, int, str]]:
+        """Named people near a cue word; ``found``: the ``CUE_PATTERNS`` names the prefilter found
+        in ``low`` (None: split it into words here)."""
+        if found is None:
+            hits = _CUES.intersection(low.encode("utf-8", "ignore").translate(_PUNCT).split())
+        else:
+            hits = frozenset(name[4:].encode() for name in found)
         if not hits:
             return
         done = -1

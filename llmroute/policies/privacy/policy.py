@@ -80,7 +80,7 @@ class Privacy:
         term_list = [t.strip() for t in terms if isinstance(t, str) and t.strip()]
         if term_list:
             alternation = "|".join(re.escape(t) for t in sorted(term_list, key=len, reverse=True))
-            simple.append(_Rx("term", re.compile(rf"(?i)(?<!\w)(?:{alternation})(?!\w)"), left=None, triggered=False))
+            simple.append(_Rx("term", re.compile(rf"(?i)(?<!\w)(?:{alternation})(?!\w)"), left=None))
         from ...guards.config import nested_repeat
 
         for key, regex in (patterns or {}).items():
@@ -92,7 +92,7 @@ class Privacy:
                         "a repeat inside a repeat (like (a+)+) can take for ever on some text; rewrite it without nesting",
                         path=f"privacy.patterns.{key}",
                     )
-                simple.append(_Rx(f"pattern:{key}", re.compile(regex), left=None, triggered=False))
+                simple.append(_Rx(f"pattern:{key}", re.compile(regex), left=None))
             except re.error as exc:
                 raise ConfigError(f"invalid regex: {exc}", path=f"privacy.patterns.{key}") from None
         person = tuple(n for n in _PERSON.names if n in wanted)
