@@ -13,7 +13,9 @@ is downloaded at run time, so the backend works offline in one of two ways:
   your own mirror. A model that is not there is a ConfigError when the policy is built; Presidio's
   own fallback (downloading it) never runs.
 
-Or pass an ``analyzer`` you configured yourself (``presidio_analyzer.AnalyzerEngine``).
+Or pass an ``analyzer`` you configured yourself (``presidio_analyzer.AnalyzerEngine``); keep it
+offline as well: Presidio's ``EmailRecognizer`` fetches the public suffix list on first use
+(llmroute's own analyzer leaves it out).
 
 Findings are named by the entity, lower-cased (``person``, ``us_passport``); redaction
 placeholders follow (``[PERSON_1]``). A scan with a model takes milliseconds, so an async router
