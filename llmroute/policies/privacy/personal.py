@@ -136,7 +136,7 @@ _CUE_KIND.update({w.encode(): "person_data" for w in _CUES_PERSONAL.split()})
 _CUES = frozenset(_CUE_KIND)
 # a text's words: split at whitespace and punctuation (digits stay in words: "T2DM")
 _PUNCT = bytes(32 if chr(b) in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\t\n\r" else b for b in range(256))
-_SPLIT_AT = b"[" + b"".join(b"\\x%02x" % b for b in range(256) if _PUNCT[b] == 32 or b in (11, 12)) + b"]"
+_SPLIT_AT = b"[" + literal(bytes(b for b in range(256) if _PUNCT[b] == 32 or b in (11, 12))) + b"]"
 # each cue as a whole word of that split, for the hyperscan prefilter (see detectors.find_spans)
 CUE_PATTERNS = {"cue:" + w.decode(): b"(?:^|" + _SPLIT_AT + b")" + literal(w) + b"(?:" + _SPLIT_AT + b"|$)" for w in _CUES}
 

@@ -42,14 +42,13 @@ BUILT_IN = frozenset({"CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER", 
 _ONLINE = ("EmailRecognizer",)
 
 
-def _presidio() -> Any:
+def _require_presidio() -> None:
     try:
-        import presidio_analyzer
+        import presidio_analyzer  # noqa: F401
     except ImportError:
         raise ConfigError(
             "the Presidio backend needs presidio-analyzer: pip install 'llmroute[presidio]'", path="privacy.recognizers"
         ) from None
-    return presidio_analyzer
 
 
 def _engine(model: str | Path | None, language: str) -> Any:
@@ -109,7 +108,7 @@ class Presidio:
         score_threshold: float = 0.4,
         analyzer: Any = None,
     ) -> None:
-        _presidio()
+        _require_presidio()
         if not isinstance(language, str) or not language:
             raise ConfigError(f"must be a language code like 'en', got {language!r}", path="privacy.recognizers.presidio.language")
         if isinstance(score_threshold, bool) or not isinstance(score_threshold, (int, float)) or not 0 <= score_threshold <= 1:
