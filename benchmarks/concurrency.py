@@ -1,10 +1,12 @@
 """Throughput under concurrency against a loopback OpenAI-compatible server.
 
 The server runs in its own process (``_loopback.py``) and answers every request after a fixed
-50 ms. In one client process and one event loop, five sides take turns, interleaved and in a
+50 ms. In one client process and one event loop, six sides take turns, interleaved and in a
 rotating order, at 1, 16, 64 and 256 requests in flight:
 
-- ``openai``: the bare ``openai.AsyncOpenAI`` client (the baseline);
+- ``openai``: the bare ``openai.AsyncOpenAI`` client's ``chat.completions.create`` (the baseline);
+- ``openai.post``: the same client posting a ready JSON body (``client.post``), as llmroute's
+  OpenAI adapter does: no typed transform pass over the body, so the floor for that adapter;
 - ``llmroute+OpenAI``: ``Router.acompletion`` over ``llmroute.adapters.OpenAI``;
 - ``llmroute+LiteLLM``: ``Router.acompletion`` over ``llmroute.adapters.LiteLLM``;
 - ``litellm.acompletion`` and ``litellm.Router``.
@@ -43,6 +45,7 @@ Call = Callable[[], Awaitable[Any]]
 def sides(base_url: str) -> dict[str, Call]:
     import litellm
     import openai
+    from openai.types.chat import ChatCompletion
 
     from llmroute import Model, Router
     from llmroute.adapters import LiteLLM, OpenAI
@@ -58,6 +61,9 @@ def sides(base_url: str) -> dict[str, Call]:
 
     async def call_bare() -> Any:
         return await bare.chat.completions.create(model="m", messages=MSG, max_tokens=16)  # type: ignore[arg-type]
+
+    async def call_post() -> Any:  # what the OpenAI adapter sends through: no transform pass
+        return await bare.post("/chat/completions", body={"model": "m", "messages": MSG, "max_tokens": 16}, cast_to=ChatCompletion)
 
     async def call_native() -> Any:
         return await native.acompletion(MSG, max_tokens=16)
@@ -75,6 +81,7 @@ def sides(base_url: str) -> dict[str, Call]:
 
     return {
         "openai": call_bare,
+        "openai.post": call_post,
         "llmroute+OpenAI": call_native,
         "llmroute+LiteLLM": call_via_litellm,
         "litellm.acompletion": call_acompletion,
@@ -149,7 +156,10 @@ def report(results: dict[tuple[str, int], list[tuple[float, float, list[float]]]
         native = rows["llmroute+OpenAI"][0]
         print(
             f"  llmroute+OpenAI vs litellm.acompletion: {native / rows['litellm.acompletion'][0]:.2f}x, "
-            f"vs litellm.Router: {native / rows['litellm.Router'][0]:.2f}x, vs bare openai: {native / base[0]:.2f}x\n"
+            f"vs litellm.Router: {native / rows['litellm.Router'][0]:.2f}x, vs bare openai: {native / base[0]:.2f}x; "
+            f"over openai.post: +p50 {(rows['llmroute+OpenAI'][1] - rows['openai.post'][1]) * 1e3:.1f} ms, "
+            f"+p99 {(rows['llmroute+OpenAI'][2] - rows['openai.post'][2]) * 1e3:.1f} ms, "
+            f"CPU +{(rows['llmroute+OpenAI'][3] - rows['openai.post'][3]) * 1e3:.2f} ms/req\n"
         )
 
 

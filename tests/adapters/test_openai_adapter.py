@@ -127,6 +127,51 @@ def test_params_headers_and_server_specific_fields_pass_through(openai_server: O
     assert "max_retries" not in sent.body  # llmroute's business, not the server's
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_body_is_what_the_sdks_create_sends(openai_server: OpenAIServer, stream: bool) -> None:
+    """The adapter posts a body it built itself (the SDK's transform pass costs ~0.8 ms a call):
+    every field must match what ``chat.completions.create`` sends for the same call, including
+    SDK objects passed back in a conversation and fields only a server knows."""
+    import openai
+    from openai.types.chat import ChatCompletionMessageToolCall
+
+    call = ChatCompletionMessageToolCall(id="call_1", type="function", function={"name": "lookup", "arguments": '{"q": 1}'})
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                     {"type": "image_url", "image_url": {"url": "http://10.0.0.5/a.png", "detail": "low"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"r\": 2}"},
+    ]
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "integer"}}}}}]
+    params: dict[str, Any] = dict(
+        tools=tools, tool_choice="auto", response_format={"type": "json_object"}, temperature=0.1, top_p=0.9,
+        stop=["\n\n"], seed=7, logit_bias={"50256": -100}, max_tokens=12, logprobs=True, top_logprobs=2,
+        parallel_tool_calls=False, extra_headers={"X-Trace": "t-1"}, extra_query={"api-version": "2"},
+    )
+    extra = {"min_p": 0.05, "repetition_penalty": 1.1}
+    made = adapter_for(openai_server, params={"extra_body": {"top_k": 5}})
+    req = Request(messages=tuple(messages), params={**params, "min_p": 0.05, "extra_body": {"repetition_penalty": 1.1}})
+    if stream:
+        list(made.stream(req))
+    else:
+        made.complete(req)
+    sdk = openai.OpenAI(base_url=openai_server.base_url, api_key=KEY, max_retries=0)
+    more: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+    reply = sdk.chat.completions.create(model="served-model", messages=messages, extra_body={"top_k": 5, **extra}, **params, **more)  # type: ignore[call-overload]
+    if stream:
+        list(reply)
+    sdk.close()
+    made.close()
+    ours, theirs = openai_server.received
+    assert ours.body == theirs.body
+    assert json.loads(ours.raw) == json.loads(theirs.raw) and ours.path == theirs.path  # the query string too
+    assert ours.body["messages"][2]["tool_calls"][0]["function"] == {"name": "lookup", "arguments": '{"q": 1}'}
+    assert (ours.body["top_k"], ours.body["min_p"], ours.body["repetition_penalty"]) == (5, 0.05, 1.1)
+    assert ours.headers["x-trace"] == theirs.headers["x-trace"] == "t-1"
+    assert ours.headers["authorization"] == theirs.headers["authorization"] == f"Bearer {KEY}"
+
+
 def test_tool_calls_come_back(openai_server: OpenAIServer) -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "x"}'}}
     openai_server.message = lambda body: {"role": "assistant", "content": None, "tool_calls": [call]}
