@@ -155,7 +155,7 @@ class OpenAI(ChatAdapter):
                 client = self._aclients.get(loop)
                 if client is None:
                     live = {lp: c for lp, c in self._aclients.items() if not lp.is_closed()}
-                    client = live[loop] = self._sdk.AsyncOpenAI(**self._client_kwargs())
+                    client = live[loop] = self._sdk.AsyncOpenAI(**self._client_kwargs(), http_client=_http_client(self._sdk))
                     self._aclients = live
         return client
 
@@ -242,6 +242,16 @@ class OpenAI(ChatAdapter):
         reply, _, stream_cls = self._types
         client = self._async_client()
         return await client.post(_PATH, body=body, options=options, cast_to=reply, stream=stream, stream_cls=stream_cls)
+
+
+def _http_client(sdk: Any) -> Any:
+    """The HTTP client of an async SDK client: the SDK's own defaults, without its wrapper's
+    finaliser. That finaliser schedules a close on whatever loop is running when the client is
+    collected; for a client of a loop that has ended (dropped when the next ``asyncio.run``
+    makes its own) that close fails and prints "Event loop is closed" to stderr. Nothing can
+    close the ended loop's connections any more: their sockets close when they are collected."""
+    make = getattr(sdk, "DefaultAsyncHttpxClient", None)
+    return make() if make is not None else None
 
 
 def _json(value: Any) -> Any:

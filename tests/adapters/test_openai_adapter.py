@@ -393,6 +393,29 @@ def test_openai_loads_lazily_and_off_the_event_loop(openai_server: OpenAIServer)
     assert "imported on the loop's thread: False False" in out.stdout, out.stdout
 
 
+QUIET = textwrap.dedent("""
+    import asyncio, gc, sys
+    from llmroute import Model, Router
+    from llmroute.adapters import OpenAI
+    router = Router([Model("m", OpenAI("m", base_url=sys.argv[1]), hosting="self_hosted")])
+    async def one():
+        return (await router.acompletion([{"role": "user", "content": "hi"}])).content
+    for _ in range(3):  # each run is a new loop; the clients of the ended ones are dropped
+        print(asyncio.run(one()))
+        gc.collect()
+    print(router.completion([{"role": "user", "content": "hi"}]).content)
+""")
+
+
+def test_clients_of_ended_loops_go_quietly(openai_server: OpenAIServer) -> None:
+    """A batch script calling asyncio.run per batch must not get "Event loop is closed"
+    tracebacks from the SDK's finaliser on stderr."""
+    out = subprocess.run([sys.executable, "-c", QUIET, openai_server.base_url], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("echo: hi") == 4
+    assert "Event loop is closed" not in out.stderr and "never retrieved" not in out.stderr, out.stderr[-2000:]
+
+
 def test_config_type_openai(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERVER_KEY", KEY)
     config = {"models": [{
