@@ -95,6 +95,7 @@ class OpenAI(ChatAdapter):
         self._aclients: dict[Any, Any] = {}
         self._timeout: Any = None
         self._types: tuple[Any, Any, Any] = (None, None, None)  # the reply, stream and async stream classes
+        self._options: dict[str, Any] = {}  # request options every call carries
         self._closing: Any = None  # an async close scheduled on a running loop
 
     def __repr__(self) -> str:
@@ -131,6 +132,10 @@ class OpenAI(ChatAdapter):
             self._sdk = openai
             self._timeout = openai.Timeout(self.timeout_s, connect=self.connect_timeout_s)
             self._types = (ChatCompletion, openai.Stream[ChatCompletionChunk], openai.AsyncStream[ChatCompletionChunk])
+            # as create() asks: the API key only. Left to its defaults the SDK may also send an
+            # admin key from OPENAI_ADMIN_KEY where no API key is set (the adapter always sets one)
+            if "security" in getattr(openai.RequestOptions, "__annotations__", {}):
+                self._options = {"security": {"bearer_auth": True}}
             self._client = openai.OpenAI(**self._client_kwargs())
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -202,7 +207,7 @@ class OpenAI(ChatAdapter):
         ``extra_body``, which the SDK merges over the body as ``create`` does)."""
         params = {**self.params, **request.params}
         body: dict[str, Any] = {"model": self.model, "messages": [_json(m) for m in request.messages]}
-        options: dict[str, Any] = {"timeout": self._narrow(params.get("timeout"))}
+        options: dict[str, Any] = {**self._options, "timeout": self._narrow(params.get("timeout"))}
         for name, value in params.items():
             if name in _OPTIONS:
                 if name in ("extra_headers", "extra_query") and value:

@@ -282,6 +282,21 @@ def test_keys_come_from_where_they_are_named(openai_server: OpenAIServer, monkey
         OpenAI("gpt-4o-mini").check()
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_an_admin_key_in_the_environment_never_goes_out(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """The SDK reads OPENAI_ADMIN_KEY and, for requests that allow it, sends it when no other
+    key is set; the adapter posts with the SDK's default options, so it must always hold a key."""
+    admin = "sk-admin-MUST-NOT-LEAK-31337"
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", admin)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    made = OpenAI("m", base_url=openai_server.base_url)  # a self-hosted server given no key
+    run(mode, made, request())
+    made.close()
+    [sent] = openai_server.received
+    assert sent.headers["authorization"] == "Bearer EMPTY"
+    assert admin not in repr(sent.headers) and admin.encode() not in sent.raw
+
+
 def test_clients_are_reused_across_calls_and_event_loops(adapter: OpenAI) -> None:
     adapter.complete(request())
     client = adapter._client
