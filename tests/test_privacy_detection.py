@@ -319,6 +319,21 @@ def test_an_address_after_many_numbers_is_still_found(tail: str, found: str | No
         assert found in names
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I live at 42,    Elm Street.",  # comma, four spaces: the name starts 5 characters after the number
+        "I live at 42a,\t\t\t\tElm Street.",
+        "Mon adresse : 12 bis, rue des Lilas.",
+        "Mon adresse : 12,   avenue Foch.",  # comma, three spaces: the street type starts 4 after
+    ],
+)
+def test_street_words_as_far_from_the_number_as_the_rules_allow(text: str) -> None:
+    """The street rules after a house number are skipped when no letter follows within 7
+    characters (a list of numbers); these are the farthest shapes they match."""
+    assert "street_address" in {f.detector for f in Privacy().scan([{"role": "user", "content": text}])}
+
+
 # Found by a blind set written by someone who had not read the detectors (tests/data/privacy_blind.jsonl)
 @pytest.mark.parametrize(
     ("text", "detector"),

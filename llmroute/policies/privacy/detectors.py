@@ -118,6 +118,7 @@ _ROMANCE_AFTER_NUMBER = re.compile(  # "14 rue des Lilas", "3 avenue Foch", "12 
     r"(?:[ \t]?(?:bis|ter))?,?[ \t]{1,3}" f"(?:{'|'.join(map(re.escape, _ROMANCE_TYPES))})"
     r"[ \t]{1,3}(?:(?:de|des|du|de la|la|le|l'|d')[ \t]?)*[A-ZÀ-Ý][\w'\-]+",
 )
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _CITY_BEFORE = re.compile(r"(?<![\w\-])[A-Z][a-z]+(?: [A-Z][a-z]+)?$")
 # Every address the street rules below can find holds one of these words, followed as the rules
 # need it; a text with none (most text with numbers in it: code, quizzes, tables) skips them for
@@ -146,7 +147,8 @@ class _StreetAddress:
         if start and (text[start - 1].isalnum() or text[start - 1] == "-"):
             return None
         n = len(text)
-        if end < n and (text[end] in " \t," or text[end].isalpha()):
+        # both rules need an ASCII letter within 7 characters (a list of numbers has none)
+        if end < n and (text[end] in " \t," or text[end].isalpha()) and _ASCII_LETTER.search(text, end, end + 7):
             street = _STREET_AFTER_NUMBER.match(text, end) or _ROMANCE_AFTER_NUMBER.match(text, end)
             if street is not None and not public_place(text, start):
                 return start, street.end()
