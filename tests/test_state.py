@@ -201,6 +201,31 @@ def test_wrong_password_and_prefix_clash(redis_server: RedisServer, monkeypatch:
     RedisStore(redis_server.url, prefix="fresh")  # our own marker: fine the second time
 
 
+def test_workers_starting_together_all_claim_a_fresh_prefix(redis_server: RedisServer) -> None:
+    """Workers that start at once on a fresh prefix each check it and write at once: none may
+    take another's first keys for a stranger's (the check and the claim are one step)."""
+    import threading
+
+    for round_ in range(20):
+        prefix = f"together{round_}"
+        gate = threading.Barrier(12)
+        errors: list[BaseException] = []
+
+        def worker(i: int, prefix: str = prefix, gate: threading.Barrier = gate, errors: list[BaseException] = errors) -> None:
+            gate.wait()
+            try:
+                RedisStore(redis_server.url, prefix=prefix).incr(f"spend:{i}")
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, f"round {round_}: {errors[0]!r}"
+
+
 def test_config_state_reaches_breakers_and_every_stateful_policy(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLMROUTE_REDIS_URL", redis_server.url)
     config = {

@@ -29,6 +29,19 @@ _MARKER = "__llmroute__"
 _MARKER_VALUE = "llmroute state v1"
 
 # -- the server-side steps ---------------------------------------------------------------------
+# Claiming a prefix in one step: workers starting together must not see one another's first keys
+# as a stranger's (checked and claimed in separate calls, a worker could find keys another wrote
+# just after claiming the prefix, and refuse to start).
+_CLAIM_PREFIX = """
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'none' then
+  if #redis.call('SCAN', '0', 'MATCH', ARGV[2], 'COUNT', 1000)[2] > 0 then return 'foreign' end
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 'claimed'
+end
+if kind ~= 'string' or redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'other' end
+return 'ours'
+"""
 _COMMON = """
 local function now_s()
   local t = redis.call('TIME')
@@ -314,6 +327,7 @@ class RedisStore:
         self._hold, self._settle, self._unhold, self._ledgers = (script(s) for s in (_HOLD, _SETTLE, _UNHOLD, _LEDGERS))
         self._breakers, self._claim, self._record = (script(s) for s in (_BREAKERS, _CLAIM, _RECORD))
         self._incr, self._push = script(_INCR), script(_PUSH)
+        self._claim_prefix = script(_CLAIM_PREFIX)
         if not lazy:
             self.check()
 
@@ -334,19 +348,17 @@ class RedisStore:
         marker = self._key(_MARKER)
         try:
             self._client.ping()
-            kind = self._client.type(marker)
-            if kind == "none":
-                if self._client.scan(0, match=self._key("*"), count=1000)[1]:
-                    raise ConfigError(
-                        f"keys under {self.prefix + ':'!r} already exist in this Redis database and were not written by llmroute; "
-                        "choose another prefix",
-                        path="state.prefix",
-                    )
-                self._client.set(marker, _MARKER_VALUE, nx=True)
-            elif kind != "string" or self._client.get(marker) != _MARKER_VALUE:
-                raise ConfigError(f"the key {marker!r} belongs to something else; choose another prefix", path="state.prefix")
+            claim = self._claim_prefix(keys=[marker], args=[_MARKER_VALUE, self._key("*")])
         except self._errors as exc:
             raise ConfigError(self._why(exc), path=self._setting) from None
+        if claim == "foreign":
+            raise ConfigError(
+                f"keys under {self.prefix + ':'!r} already exist in this Redis database and were not written by llmroute; "
+                "choose another prefix",
+                path="state.prefix",
+            )
+        if claim == "other":
+            raise ConfigError(f"the key {marker!r} belongs to something else; choose another prefix", path="state.prefix")
         self._checked = True
 
     def _why(self, exc: BaseException) -> str:
