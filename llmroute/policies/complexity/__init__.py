@@ -1,13 +1,14 @@
 """Complexity: score how hard a request is (0..1), map the score to a tier, prefer models of that tier.
 
-The default scorer is a small logistic model over cheap text features (length, vocabulary,
-code/math/reasoning/multi-step cues), fitted offline and shipped as JSON: no network, API key,
-GPU or model download. ``Complexity.fit`` refits it on a user's own labelled outcomes.
+The default scorer is a stated formula over cheap, topic-independent text cues (length, numbers
+that count or measure, notation density, task type), shipped as JSON: no network, API key, GPU or
+model download. ``Complexity.fit`` fits a scorer over all the features on a user's own outcomes.
 
 The package, by concept:
 
 - :mod:`.features` - :func:`features`, the text cues (``FEATURES`` names them).
-- :mod:`.fitting` - :class:`LinearScorer` and the logistic solver :func:`fit_logistic`.
+- :mod:`.fitting` - :class:`LinearScorer`, the logistic solver :func:`fit_logistic` and the
+  default's recipe.
 - :mod:`.policy` - the :class:`Complexity` policy and the shipped default scorer
   (``complexity_default.json`` beside it).
 

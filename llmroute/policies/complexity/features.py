@@ -65,6 +65,7 @@ TASK_PRIOR = {
 _NO_CUE_PRIOR = 0.4
 _TOKEN_STRIP = ".,;:!?()[]{}'\"<>"
 _NO_DIGITS = str.maketrans(dict.fromkeys("0123456789"))
+_NO_PUNCT = str.maketrans(dict.fromkeys(_PUNCT))
 _UNIT_SUFFIXES = ("th", "st", "nd", "rd", "km", "kg", "cm", "mm", "ml", "px", "gb", "mb", "kb", "ms")
 
 
@@ -94,41 +95,59 @@ def _identifier(token: str, digits: int) -> bool:
     return False
 
 
-def _numbers(ask: str) -> tuple[int, int]:
-    """(quantities, their digits) in the ask: numbers that count or measure; identifiers left out.
+def _symbols(token: str) -> int:
+    return len(token) - len(token.translate(_NO_PUNCT))
 
-    Neighbouring all-digit groups with 7+ digits between them (``+1 415 555 0100``,
-    ``4111 1111 1111 1111``) are one identifier, not several quantities.
+
+def _numbers(ask: str) -> tuple[int, int, int]:
+    """(quantities, their digits, symbols inside identifiers) in the ask.
+
+    Quantities are numbers that count or measure; identifiers are left out, and so are the
+    symbols written in them and in e-mail addresses and URLs (``+1 (415)``, ``jane@x.org,``), so
+    contact details read as neither maths nor notation. Neighbouring all-digit groups with 7+
+    digits between them (``+1 415 555 0100``, ``4111 1111 1111 1111``) are one identifier, not
+    several quantities.
     """
-    quantities = digits = 0
-    run_count = run_digits = 0  # the current run of neighbouring digit-only groups
+    quantities = digits = symbols = 0
+    run_count = run_digits = run_symbols = 0  # the current run of neighbouring digit-only groups
     inside = False  # within a run already taken for an identifier
     for raw in ask.split():
         if raw.isalpha():  # most tokens: a word, no digits (ends a run, as below)
-            run_count = run_digits = 0
+            run_count = run_digits = run_symbols = 0
+            inside = False
+            continue
+        if "@" in raw or "://" in raw:
+            symbols += _symbols(raw)
+            run_count = run_digits = run_symbols = 0
             inside = False
             continue
         token = raw.strip(_TOKEN_STRIP)
         d = len(token) - len(token.translate(_NO_DIGITS))
-        grouped = d > 0 and token.lstrip("+-(").rstrip(")-").isdigit()
+        grouped = d > 0 and token.lstrip("+-(").rstrip(")-").replace("-", "").isdigit()
         if not grouped:
-            run_count = run_digits = 0
+            run_count = run_digits = run_symbols = 0
             inside = False
-        if not d or _identifier(token, d):
+            if d and _identifier(token, d):
+                symbols += _symbols(raw)
+            elif d:
+                quantities += 1
+                digits += d
             continue
-        if grouped:
-            if inside:
-                continue
-            run_count += 1
-            run_digits += d
-            if run_digits >= 7 and run_count >= 2:  # a spaced phone, card or account number
-                quantities -= run_count - 1
-                digits -= run_digits - d
-                inside = True
-                continue
+        if inside:
+            symbols += _symbols(raw)
+            continue
+        run_count += 1
+        run_digits += d
+        run_symbols += _symbols(raw)
+        if run_digits >= 7 or _identifier(token, d):  # with the run before it: a phone, card or account number
+            quantities -= run_count - 1
+            digits -= run_digits - d
+            symbols += run_symbols
+            inside = True
+            continue
         quantities += 1
         digits += d
-    return max(quantities, 0), max(digits, 0)
+    return max(quantities, 0), max(digits, 0), symbols
 
 
 def features(messages: Sequence[Message] | str) -> dict[str, float]:
@@ -168,7 +187,7 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
         mass += entry[1]
         weight += entry[2]
     classes = ask.translate(_CLASSES)
-    quantities, quantity_digits = _numbers(ask) if "\x01" in classes else (0, 0)
+    quantities, quantity_digits, id_symbols = _numbers(ask) if "\x01" in classes or "@" in ask or "://" in ask else (0, 0, 0)
     return {
         "log_chars": math.log1p(len(ask)) / 8,
         "log_total_chars": math.log1p(total) / 9,
@@ -184,7 +203,7 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
         "negation": min(counts[5] / 3, 1.0),
         "phrases": min(sum(p in low for p in _PHRASES) / 2, 1.0),
         "uppercase": min(classes.count("\x02") / dense * 5, 1.0),
-        "punct": min(classes.count("\x03") / dense * 10, 1.0),
+        "punct": min((classes.count("\x03") - id_symbols) / dense * 10, 1.0),
         "log_message_chars": message_chars,
         "quantities": math.log1p(quantities) / 3,
         "task_prior": mass / weight if weight else _NO_CUE_PRIOR,

@@ -12,7 +12,7 @@ from ..._types import Message
 from ...errors import ConfigError
 from .features import FEATURES, features
 
-__all__ = ["CUE_FEATURES", "TASK_WEIGHT", "LinearScorer", "designed_scorer", "fit_logistic"]
+__all__ = ["DEFAULT_FEATURES", "TASK_WEIGHT", "LinearScorer", "default_recipe", "fit_logistic"]
 
 _EDGE = 0.01
 
@@ -162,42 +162,35 @@ def _quantile(values: Sequence[float], q: float) -> float:
 
 # -- the shipped default's recipe -----------------------------------------------------------
 
-CUE_FEATURES = FEATURES[:15]
-"""The text cues the default's fitted part reads (everything but length, quantities, task)."""
+DEFAULT_FEATURES = ("log_message_chars", "quantities", "punct", "task_prior")
+"""What the default reads: length, numbers that count or measure, notation density, task type."""
 TASK_WEIGHT = math.log(4) / 0.85
 """Per unit of ``task_prior``: maths (1.0) over writing (0.15) counts as a prompt four times longer."""
 
 
-def designed_scorer(
-    cue: LinearScorer,
-    prompts: Sequence[Sequence[Message] | str],
-    info: Mapping[str, Any],
-    percentile_prompts: Sequence[Sequence[Message] | str] | None = None,
-) -> LinearScorer:
-    """The default: log length + the fitted cue score (same spread) + log quantities + task prior.
+def default_recipe(prompts: Sequence[Sequence[Message] | str], info: Mapping[str, Any]) -> LinearScorer:
+    """The shipped default: a stated formula over topic-independent cues, nothing fitted to outcomes.
 
-    ``z = ln(chars) + a * cue + ln(1 + quantities) + TASK_WEIGHT * task_prior`` where ``a`` gives the
-    cue score the spread of log length over ``prompts`` (the 50/50 blend that beat length on
-    held-out data), a doubling of the numbers in the ask weighs like a doubling of its length,
-    and the task weight is a stated prior. Only the cue part is fitted. The score is the
-    percentile among ``percentile_prompts`` (default ``prompts``); ``probability`` is not calibrated.
+    ``z = ln(1 + chars) + ln(1 + quantities) + b * notation + TASK_WEIGHT * task_prior``: a doubling
+    of the numbers in the ask weighs like a doubling of its length, ``b`` gives notation density
+    (symbols per character) the spread of log length over ``prompts``, and the task weight is a
+    stated prior. Outcome-fitted cue weights did not transfer across tasks (leave-one-task-out,
+    ``benchmarks/scorer_loto.py``), so none are used. The score is the percentile among ``prompts``
+    (everyday requests), which sets the tiers' shares of traffic.
     """
     rows = [features(p) for p in prompts]
     n = len(rows)
+    if n < 10:
+        raise ConfigError(f"need at least 10 prompts to place percentiles, got {n}", path="default_recipe")
 
-    def spread(values: Sequence[float]) -> float:
-        mu = sum(values) / n
-        return math.sqrt(sum((v - mu) ** 2 for v in values) / n) or 1.0
+    def spread(key: str) -> float:
+        mu = sum(f[key] for f in rows) / n
+        return math.sqrt(sum((f[key] - mu) ** 2 for f in rows) / n) or 1.0
 
-    index = {name: i for i, name in enumerate(cue.names)}
-    cue_z = [sum(cue.weights[i] * (f[k] - cue.mean[i]) / cue.scale[i] for k, i in index.items()) for f in rows]
-    length = [9.0 * f["log_message_chars"] for f in rows]
-    a = spread(length) / spread(cue_z)
-    names = (*cue.names, "log_message_chars", "quantities", "task_prior")
-    mean = (*cue.mean, *(sum(f[k] for f in rows) / n for k in names[len(cue.names):]))
-    scale = (*cue.scale, 1.0, 1.0, 1.0)
-    weights = (*(a * w for w in cue.weights), 9.0, 3.0, TASK_WEIGHT)
-    base = LinearScorer(names, mean, scale, weights, cue.bias, (0.0, 1.0), dict(info))
-    probabilities = [base.probability(p) for p in (prompts if percentile_prompts is None else percentile_prompts)]
+    notation = 9.0 * spread("log_message_chars") / spread("punct")
+    mean = tuple(sum(f[k] for f in rows) / n for k in DEFAULT_FEATURES)
+    weights = (9.0, 3.0, notation, TASK_WEIGHT)  # the features store ln(1+x)/9 and ln(1+q)/3
+    base = LinearScorer(DEFAULT_FEATURES, mean, (1.0,) * 4, weights, 0.0, (0.0, 1.0), dict(info))
+    probabilities = [base.probability(p) for p in prompts]
     quantiles = tuple(_quantile(probabilities, i / 100) for i in range(101))
-    return LinearScorer(names, mean, scale, weights, cue.bias, (1 / 3, 2 / 3), dict(info) | {"cue_spread_factor": a}, quantiles)
+    return LinearScorer(DEFAULT_FEATURES, mean, (1.0,) * 4, weights, 0.0, (1 / 3, 2 / 3), dict(info) | {"notation_weight": notation}, quantiles)
