@@ -178,7 +178,8 @@ def arena(default: Score, previous: Score, resamples: int) -> None:
 
 
 def cost(policy: Complexity) -> None:
-    """Scoring cost: median per call over the everyday prompts, and at ~2,000 tokens."""
+    """Scoring cost: median per call over the everyday prompts, and at ~2,000 tokens; then the
+    features the default reads against all of them, interleaved prompt by prompt."""
     everyday = [json.loads(line)["prompt"] for line in TASK_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     messages = [[{"role": "user", "content": p}] for p in everyday]
     medians = sorted(sample_us(lambda m=m: policy.score(m), 200)[0] for m in messages)  # type: ignore[misc]
@@ -186,6 +187,12 @@ def cost(policy: Complexity) -> None:
     print(f"\nscoring cost (Complexity().score): everyday prompts ({statistics.median(map(len, everyday)):.0f} chars median) "
           f"median {statistics.median(medians):.1f} us, p90 over prompts {medians[int(0.9 * len(medians))]:.1f} us; "
           f"8,000 chars (~2,000 tokens) {sample_us(lambda: policy.score(long), 2000)[0]:.1f} us")
+    reads, full = [], []
+    for m in messages:
+        reads.append(sample_us(lambda m=m: features(m, policy.scorer.names), 100)[0])  # type: ignore[misc]
+        full.append(sample_us(lambda m=m: features(m), 100)[0])  # type: ignore[misc]
+    print(f"features(), interleaved per prompt: the default's {len(policy.scorer.names)} {statistics.median(reads):.1f} us, "
+          f"all {len(FEATURES)} {statistics.median(full):.1f} us (medians over prompts)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from llmroute.adapters.testing import Function
 from llmroute.errors import ConfigError
 from llmroute.policies import Complexity
 from llmroute.policies.complexity import FEATURES, features, fit_logistic
+from llmroute.policies.complexity.features import VOCABULARY
 from llmroute.policies.complexity.fitting import DEFAULT_FEATURES, default_recipe
 
 HARD = (
@@ -146,3 +147,20 @@ def test_contact_details_and_identifiers_are_neither_maths_nor_notation(text: st
     f = features(text)
     assert (f["quantities"] > 0) is quantities and (f["digits"] > 0) is quantities
     assert (f["punct"] > 0) is notation
+
+
+def test_reading_fewer_features_gives_the_same_values() -> None:
+    """The default reads no vocabulary feature, so features() skips those: what it does compute
+    must equal the full computation, prompt by prompt (everyday, privacy and empty texts)."""
+    root = Path(__file__).parents[2] / "tests" / "data"
+    texts = [json.loads(line)["prompt"] for line in (root / "task_labelled.jsonl").read_text().splitlines() if line.strip()]
+    texts += [json.loads(line)["text"] for line in (root / "privacy_labelled.jsonl").read_text().splitlines() if line.strip()][:300]
+    texts += ["", "   ", "hi", "see https://x.org/a?b=1 (now)", "x\n\n" + "Solve 3x^2 - 5x + 2 = 0 for x, step by step."]
+    cheap = tuple(n for n in FEATURES if n not in VOCABULARY)
+    for text in texts:
+        full = features(user(text))
+        for names in (DEFAULT_FEATURES, cheap, ("task_prior",)):
+            part = features(user(text), names)
+            assert set(names) <= set(part) and all(part[n] == full[n] for n in names), (text, names)
+    assert set(features(user("a b c"), ("code",))) == set(FEATURES)
+    assert not VOCABULARY & set(DEFAULT_FEATURES) and VOCABULARY < set(FEATURES)

@@ -8,12 +8,12 @@ request and pure Python, so every step is a single pass (``str.translate``, set 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ..._text import message_text
 from ..._types import Message
 
-__all__ = ["FEATURES", "features"]
+__all__ = ["FEATURES", "VOCABULARY", "features"]
 
 _MIN_DENSITY_CHARS = 200
 _ASK_CHARS = 1000  # features read the end of the last user message: where the ask usually is
@@ -54,6 +54,8 @@ FEATURES = (
     "reason", "multi", "constraint", "negation", "phrases", "uppercase", "punct",
     "log_message_chars", "quantities", "task_prior",
 )
+VOCABULARY = frozenset(("avg_word_len", "long_words", "rare_words", "code", "math", "reason", "multi", "constraint", "negation", "phrases"))
+"""The features read from the words one by one (cue words, word lengths, phrases): the costly ones."""
 
 # how much a task category needs a strong model, 0..1: the prior the ``task_prior`` feature
 # averages over the category cues a prompt hits (public finding: small models trail most on
@@ -150,11 +152,14 @@ def _numbers(ask: str) -> tuple[int, int, int]:
     return max(quantities, 0), max(digits, 0), symbols
 
 
-def features(messages: Sequence[Message] | str) -> dict[str, float]:
+def features(messages: Sequence[Message] | str, names: Collection[str] | None = None) -> dict[str, float]:
     """The feature values the linear scorer reads; each roughly in [0, 1].
 
     Digits in identifiers (SSNs, phone and card numbers, order ids: see :func:`_identifier`)
-    count neither as ``digits`` nor as ``quantities``: personal data is not maths.
+    count neither as ``digits`` nor as ``quantities``: personal data is not maths. ``names``: the
+    features the caller reads; when none of them is a vocabulary feature (``VOCABULARY``: cue
+    words, word lengths, phrases), those are neither computed nor returned, and the one pass over
+    the words looks up task cues only (the default scorer reads no vocabulary feature).
     """
     if isinstance(messages, str):
         text, total = messages, len(messages)
@@ -174,27 +179,40 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
     dense = max(n, _MIN_DENSITY_CHARS)  # a few symbols in a one-liner are not a "dense" prompt
     low = ask.lower()
     words = low.translate(_SPACE_OUT).split()
-    nw = max(len(words), 1)
-    lexicon = _lexicon()
+    vocabulary = names is None or not VOCABULARY.isdisjoint(names)
+    lexicon, task_cues = _lexicons()
     counts = [0, 0, 0, 0, 0, 0, 0]  # code, math, reason, multi, constraint, negation, common
-    lengths = list(map(len, words))  # map/filter run the per-word steps in C; Python sees only cue words
-    letters = sum(lengths)
-    long_words = len([n for n in lengths if n >= 9])
     mass = weight = 0.0
-    for entry in filter(None, map(lexicon.get, words)):
-        for k in entry[0]:
-            counts[k] += 1
-        mass += entry[1]
-        weight += entry[2]
+    if vocabulary:  # map/filter run the per-word steps in C; Python sees only cue words
+        for entry in filter(None, map(lexicon.get, words)):
+            for k in entry[0]:
+                counts[k] += 1
+            mass += entry[1]
+            weight += entry[2]
+    else:
+        for m, w in filter(None, map(task_cues.get, words)):
+            mass += m
+            weight += w
     classes = ask.translate(_CLASSES)
     quantities, quantity_digits, id_symbols = _numbers(ask) if "\x01" in classes or "@" in ask or "://" in ask else (0, 0, 0)
-    return {
+    values = {
         "log_chars": math.log1p(len(ask)) / 8,
         "log_total_chars": math.log1p(total) / 9,
-        "avg_word_len": letters / nw / 10,
-        "long_words": long_words / nw,
-        "rare_words": 1.0 - counts[6] / nw if words else 0.0,
         "digits": min(quantity_digits / dense * 10, 1.0),
+        "uppercase": min(classes.count("\x02") / dense * 5, 1.0),
+        "punct": min((classes.count("\x03") - id_symbols) / dense * 10, 1.0),
+        "log_message_chars": message_chars,
+        "quantities": math.log1p(quantities) / 3,
+        "task_prior": mass / weight if weight else _NO_CUE_PRIOR,
+    }
+    if not vocabulary:
+        return values
+    nw = max(len(words), 1)
+    lengths = list(map(len, words))
+    return values | {
+        "avg_word_len": sum(lengths) / nw / 10,
+        "long_words": len([n for n in lengths if n >= 9]) / nw,
+        "rare_words": 1.0 - counts[6] / nw if words else 0.0,
         "code": min(counts[0] / 5, 1.0) if not ("```" in ask or "def " in ask) else 1.0,
         "math": min(counts[1] / 3, 1.0),
         "reason": min(counts[2] / 3, 1.0),
@@ -202,23 +220,19 @@ def features(messages: Sequence[Message] | str) -> dict[str, float]:
         "constraint": min(counts[4] / 4, 1.0),
         "negation": min(counts[5] / 3, 1.0),
         "phrases": min(sum(p in low for p in _PHRASES) / 2, 1.0),
-        "uppercase": min(classes.count("\x02") / dense * 5, 1.0),
-        "punct": min((classes.count("\x03") - id_symbols) / dense * 10, 1.0),
-        "log_message_chars": message_chars,
-        "quantities": math.log1p(quantities) / 3,
-        "task_prior": mass / weight if weight else _NO_CUE_PRIOR,
     }
 
 
-_LEXICON: dict[str, tuple[tuple[int, ...], float, float]] | None = None
+_LEXICONS: tuple[dict[str, tuple[tuple[int, ...], float, float]], dict[str, tuple[float, float]]] | None = None
 
 
-def _lexicon() -> dict[str, tuple[tuple[int, ...], float, float]]:
+def _lexicons() -> tuple[dict[str, tuple[tuple[int, ...], float, float]], dict[str, tuple[float, float]]]:
     """word -> (the cue counters it adds to, its task-prior mass, its task-cue weight): one
     lookup per word for every vocabulary feature and the task prior (the task policy's cues,
-    word pairs left out)."""
-    global _LEXICON
-    if _LEXICON is None:
+    word pairs left out); and the task cues alone, word -> (mass, weight), for callers that read
+    no vocabulary feature."""
+    global _LEXICONS
+    if _LEXICONS is None:
         from ..task import _INDEX
 
         table: dict[str, tuple[tuple[int, ...], float, float]] = {}
@@ -230,8 +244,8 @@ def _lexicon() -> dict[str, tuple[tuple[int, ...], float, float]]:
                 sum(TASK_PRIOR[c] * w for c, w in hits),
                 sum(w for _, w in hits),
             )
-        _LEXICON = table
-    return _LEXICON
+        _LEXICONS = table, {word: (entry[1], entry[2]) for word, entry in table.items() if entry[2]}
+    return _LEXICONS
 
 
 # one translate marks the three character classes the density features count (the control

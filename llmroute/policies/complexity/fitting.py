@@ -43,10 +43,11 @@ class LinearScorer:
         offset = self.bias - sum(w * mu / sd for mu, sd, w in zip(self.mean, self.scale, self.weights, strict=True) if w)
         object.__setattr__(self, "_terms", tuple(terms))
         object.__setattr__(self, "_offset", offset)
+        object.__setattr__(self, "_reads", frozenset(n for n, _ in terms))  # features() computes only these
 
     def probability(self, messages: Sequence[Message] | str) -> float:
         """The logistic model's output: how likely a small model fails the prompt."""
-        f = features(messages)
+        f = features(messages, self._reads)  # type: ignore[attr-defined]
         z: float = self._offset  # type: ignore[attr-defined]
         for name, c in self._terms:  # type: ignore[attr-defined]
             z += c * f.get(name, 0.0)
