@@ -31,8 +31,10 @@ DEFAULT_CONNECT_TIMEOUT_S = 5.0
 NO_KEY = "EMPTY"
 # Request parameters that steer llmroute or litellm, never the server
 _NOT_SENT = frozenset({"num_retries", "max_retries", "drop_params", "stream", "stream_options"})
-# call parameters that are request options, not body fields (SDK option names)
-_OPTIONS = {"timeout": "timeout", "extra_body": "extra_json", "extra_headers": "headers", "extra_query": "params"}
+# call parameters sent as request options (by the SDK's option names), not as body fields;
+# ``timeout`` and ``extra_body`` are options too, each handled on its own
+_OPTIONS = {"extra_headers": "headers", "extra_query": "params"}
+_SEPARATE = frozenset({"timeout", "extra_body"})
 _PATH = "/chat/completions"
 
 
@@ -210,9 +212,9 @@ class OpenAI(ChatAdapter):
         options: dict[str, Any] = {**self._options, "timeout": self._narrow(params.get("timeout"))}
         for name, value in params.items():
             if name in _OPTIONS:
-                if name in ("extra_headers", "extra_query") and value:
+                if value:
                     options[_OPTIONS[name]] = dict(value)
-            elif name not in _NOT_SENT:
+            elif name not in _NOT_SENT and name not in _SEPARATE:
                 body[name] = _json(value)  # a server's own parameter (top_k, min_p...) is sent as is
         extra_body = {**(self.params.get("extra_body") or {}), **(request.params.get("extra_body") or {})}
         if extra_body:
