@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..._types import Message
@@ -161,6 +161,11 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return data[lo] + (data[hi] - data[lo]) * (pos - lo)
 
 
+def _percentiles(probabilities: Sequence[float]) -> tuple[float, ...]:
+    """The 0th..100th percentiles: what :class:`LinearScorer` maps its output through."""
+    return tuple(_quantile(probabilities, i / 100) for i in range(101))
+
+
 # -- the shipped default's recipe -----------------------------------------------------------
 
 DEFAULT_FEATURES = ("log_message_chars", "quantities", "punct", "task_prior")
@@ -191,7 +196,5 @@ def default_recipe(prompts: Sequence[Sequence[Message] | str], info: Mapping[str
     notation = 9.0 * spread("log_message_chars") / spread("punct")
     mean = tuple(sum(f[k] for f in rows) / n for k in DEFAULT_FEATURES)
     weights = (9.0, 3.0, notation, TASK_WEIGHT)  # the features store ln(1+x)/9 and ln(1+q)/3
-    base = LinearScorer(DEFAULT_FEATURES, mean, (1.0,) * 4, weights, 0.0, (0.0, 1.0), dict(info))
-    probabilities = [base.probability(p) for p in prompts]
-    quantiles = tuple(_quantile(probabilities, i / 100) for i in range(101))
-    return LinearScorer(DEFAULT_FEATURES, mean, (1.0,) * 4, weights, 0.0, (1 / 3, 2 / 3), dict(info) | {"notation_weight": notation}, quantiles)
+    base = LinearScorer(DEFAULT_FEATURES, mean, (1.0,) * 4, weights, 0.0, (1 / 3, 2 / 3), dict(info) | {"notation_weight": notation})
+    return replace(base, quantiles=_percentiles([base.probability(p) for p in prompts]))

@@ -6,6 +6,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..._types import Message, Model, Request, Verdict
 from ..._validate import number
 from ...errors import ConfigError
 from .features import FEATURES, features
-from .fitting import LinearScorer, _quantile, fit_logistic
+from .fitting import LinearScorer, _percentiles, _quantile, fit_logistic
 
 __all__ = ["DEFAULT_TIERS", "Complexity"]
 
@@ -152,12 +153,9 @@ class Complexity:
         fitted = LinearScorer(names, tuple(mean), tuple(scale), tuple(weights), bias, (0.0, 1.0), dict(info or {}))
         probabilities = [fitted.probability(p) for p in prompts]
         if percentile:
-            quantiles = tuple(_quantile(probabilities, i / 100) for i in range(101))
-            thresholds = (float(tier_shares[0]), float(tier_shares[1]))
+            scorer = replace(fitted, thresholds=(float(tier_shares[0]), float(tier_shares[1])), quantiles=_percentiles(probabilities))
         else:
-            quantiles = ()
-            thresholds = (_quantile(probabilities, tier_shares[0]), _quantile(probabilities, tier_shares[1]))
-        scorer = LinearScorer(names, tuple(mean), tuple(scale), tuple(weights), bias, thresholds, fitted.info, quantiles)
+            scorer = replace(fitted, thresholds=(_quantile(probabilities, tier_shares[0]), _quantile(probabilities, tier_shares[1])))
         return cls(scorer, **kw)
 
     def save(self, path: str | os.PathLike[str]) -> None:
