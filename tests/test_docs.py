@@ -15,6 +15,8 @@ import contextlib
 import io
 import os
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,23 @@ SKIP = "# not run:"
 def blocks(page: Path) -> list[tuple[str, str, int, int]]:
     """(language, code, start, end) of each fenced block."""
     return [(m.group(1), m.group(2), m.start(), m.end()) for m in BLOCK.finditer(page.read_text(encoding="utf-8"))]
+
+
+@pytest.fixture(autouse=True)
+def otel_globals_restored() -> Iterator[None]:
+    """docs/tracing.md installs a global tracer provider with a console exporter: shut it down and
+    clear it, so later tests do not export through it (its stdout is a capture closed at exit)."""
+    yield
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None or trace._TRACER_PROVIDER is None:
+        return
+    trace._TRACER_PROVIDER.shutdown()
+    # The API has no public reset; these three are what opentelemetry-test-utils resets.
+    from opentelemetry.util._once import Once
+
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    trace._PROXY_TRACER_PROVIDER = trace.ProxyTracerProvider()
 
 
 @pytest.fixture

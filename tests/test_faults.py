@@ -397,7 +397,7 @@ def test_breaker_opens_skips_and_fails_fast(servers: Servers) -> None:
     started = time.perf_counter()
     with pytest.raises(CircuitOpenError, match="open circuit") as info:
         alone.completion(MSG, tenant="acme")
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.3  # refused at once: no request, no wait for the 0.4 s cooldown
     assert "primary" in info.value.reasons and servers.flaky.requests == 2
 
     time.sleep(0.45)  # cooldown over: one probe goes through and, succeeding, closes the circuit

@@ -327,18 +327,22 @@ class AttemptSpan:
         model = step.model
         self.call = call
         self.model = model
-        self.started = time.perf_counter()
         self.first_chunk_s: float | None = None
         self.response_id: str | None = None
         self.response_model: str | None = None
-        self.span: Any = None
         self._token: object = None
         adapter = model.adapter
         self.provider = str(getattr(adapter, "provider", "unknown"))
         call.current = self
+        self.span: Any = self._start(call, step)
+        # Timed from after the span starts, so the first chunk's time never exceeds the span.
+        self.started = time.perf_counter()
+
+    def _start(self, call: CallTrace, step: Step) -> Any:
         otel = call.otel
         if not call.recording or otel is None:
-            return
+            return None
+        model = self.model
         local = self.provider in _LOCAL_PROVIDERS or model.hosting == "local"
         trace = otel.trace
         request = call.request
@@ -365,7 +369,7 @@ class AttemptSpan:
             a["llmroute.attempt.delay_s"] = step.delay_s
         if call.content_allowed:
             a["gen_ai.input.messages"] = messages_json(request.messages)
-        self.span = span = otel.tracer.start_span(
+        span = otel.tracer.start_span(
             f"chat {model.name}",
             context=trace.set_span_in_context(call.span),
             kind=otel.internal if local else otel.client,
@@ -374,6 +378,7 @@ class AttemptSpan:
         if not request.stream:
             # Current while the adapter runs, so an HTTP client's own spans nest under it.
             self._token = trace.context_api.attach(trace.set_span_in_context(span))
+        return span
 
     def saw(self, event: StreamEvent) -> None:
         """One stream event: note the first chunk's time and the response's id and model."""
