@@ -24,6 +24,7 @@ from openai_server import Fault, OpenAIServer
 from llmroute import AllAttemptsFailedError, Constraint, Model, Request, Router, Verdict
 from llmroute.adapters import LiteLLM, OpenAI
 from llmroute.adapters.litellm import import_litellm
+from llmroute.adapters.openai import DEFAULT_CONNECT_TIMEOUT_S
 from llmroute.cascade import Agreement, Cascade
 from llmroute.errors import (
     CircuitOpenError,
@@ -56,9 +57,14 @@ def own_hardware_only(request: Request, candidates: Sequence[Model]) -> Verdict:
 
 
 def make_adapter(kind: str, name: str, server: OpenAIServer, read_s: float, connect_s: float | None = None) -> Any:
-    """The same OpenAI-compatible model through the LiteLLM or the OpenAI adapter."""
+    """The same OpenAI-compatible model through the LiteLLM or the OpenAI adapter, each with
+    ``read_s`` for reads and the OpenAI adapter's default connect timeout unless ``connect_s``.
+
+    A single number would bound litellm's connect by ``read_s`` (0.5 s) too: under load a
+    loopback connect then sometimes timed out and was retried, one request more than a test meant.
+    """
     if kind == "litellm":
-        timeout: Any = read_s if connect_s is None else {"connect": connect_s, "read": read_s}
+        timeout: Any = {"connect": connect_s or DEFAULT_CONNECT_TIMEOUT_S, "read": read_s}
         return LiteLLM(f"openai/{name}", api_base=server.base_url, api_key=KEY, timeout=timeout)
     split = {} if connect_s is None else {"connect_timeout_s": connect_s}
     return OpenAI(name, base_url=server.base_url, api_key=KEY, timeout_s=read_s, **split)
