@@ -167,6 +167,9 @@ _NOT_NAMES = frozenset(
 )
 
 
+_MAX_CUES = 64  # cue windows the person rule reads per text: bounds a long text's cost
+
+
 class PersonContext:
     """A named person within the same passage as a sensitive fact about someone."""
 
@@ -189,13 +192,16 @@ class PersonContext:
         cues: list[tuple[int, int, str]] = []
         for word in hits:
             w = word.decode()
-            at = low.find(w)
-            while at != -1 and len(cues) < 64:
+            at, taken = low.find(w), 0
+            while at != -1 and taken < _MAX_CUES:
                 end = at + len(w)
                 if (at == 0 or not low[at - 1].isalnum()) and (end >= len(low) or not low[end].isalnum()):
                     cues.append((at, end, _CUE_KIND[word]))
+                    taken += 1
                 at = low.find(w, end)
-        for cue_start, cue_end, kind in sorted(cues):
+        # The earliest cues in the text, not the first words a set yields: set order changes with
+        # the hash seed, and so did a long text's findings, from process to process and path to path.
+        for cue_start, cue_end, kind in sorted(cues)[:_MAX_CUES]:
             if kind not in self.enabled or cue_end < done:
                 continue
             lo = max(0, cue_start - 160)
