@@ -10,7 +10,7 @@ import pytest
 from openai_server import OpenAIServer
 
 from llmroute import Constraint, Model, NoEligibleModelError, Request, Router, StreamEvent, Verdict
-from llmroute.adapters import Function, LiteLLM
+from llmroute.adapters import Function, LiteLLM, OpenAI
 from llmroute.errors import AllAttemptsFailedError, ConfigError, ProviderUnavailableError
 from llmroute.policies import Privacy
 
@@ -124,6 +124,18 @@ def test_over_http_the_server_never_receives_the_values(openai_server: OpenAISer
     assert len(openai_server.received) == 2
     assert EMAIL not in sent and PHONE not in sent and "[EMAIL_1]" in sent
     assert resp.content == f"echo: {MSG[0]['content']}" == stream
+
+
+def test_a_name_cut_by_the_person_rules_window_is_redacted_whole(openai_server: OpenAIServer) -> None:
+    """The person rule reads a window around each cue word; a name its edge cut was redacted up to
+    the edge ("Olivia Gr") and the rest of it went out."""
+    text = "diabetes " + "x" * 109 + " Olivia Grant called."  # the window after "diabetes" ends inside "Grant"
+    router = Router([Model("hosted", OpenAI("m", base_url=openai_server.base_url, api_key="sk-test"), hosting="api")], [Privacy(mode="redact")])
+    resp = router.completion([{"role": "user", "content": text}])
+    [sent] = openai_server.received
+    assert resp.attempts[0].redacted
+    assert b"Olivia" not in sent.raw and b"ant called" not in sent.raw and b" called" in sent.raw
+    router.close()
 
 
 def test_mode_is_configurable_and_checked() -> None:

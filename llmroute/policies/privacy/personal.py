@@ -167,6 +167,7 @@ _NOT_NAMES = frozenset(
 )
 
 
+_WORD_REST = re.compile(r"[\w'\u2019\-]*")
 _MAX_CUES = 64  # cue windows the person rule reads per text: bounds a long text's cost
 
 
@@ -223,5 +224,7 @@ class PersonContext:
                     continue
                 if start < done:
                     continue
+                if end == hi:  # the window's edge cut the name: the span takes the rest of its word
+                    end = _WORD_REST.match(text, end).end()  # type: ignore[union-attr]
                 done = end
                 yield start, end, kind
